@@ -1,0 +1,109 @@
+//! The checklist as rows on screen: phase headers and their items, folded or not.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::config::Config;
+use crate::release::gates::phase_applies;
+use crate::release::procedure::PhaseCondition;
+use crate::release::schedule::next_window;
+use crate::release::state::{ItemState, ReleaseState};
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChecklistView {
+    /// Index into `rows()`.
+    pub selected: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Row {
+    Phase {
+        id: String,
+        title: String,
+        done: usize,
+        total: usize,
+        due: DateTime<Utc>,
+        /// Compliance off, or the release type does not gate on it.
+        applies: bool,
+        gating: bool,
+        folded: bool,
+    },
+    Item {
+        id: String,
+        text: String,
+        state: ItemState,
+        has_check: bool,
+        applies: bool,
+    },
+}
+
+impl Row {
+    pub fn item_id(&self) -> Option<&str> {
+        match self {
+            Row::Item { id, .. } => Some(id),
+            Row::Phase { .. } => None,
+        }
+    }
+}
+
+/// The visible rows. Phases that do not apply start folded unless the user unfolded them.
+pub fn rows(
+    config: &Config,
+    release: &ReleaseState,
+    folded: &BTreeSet<String>,
+    now: DateTime<Utc>,
+) -> Vec<Row> {
+    let window = next_window(&config.schedule, now);
+    let gating = config
+        .release_type(&release.release_type)
+        .map(|t| t.gating_phases.clone())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for phase in &config.procedure.phases {
+        let applies = phase_applies(release, phase.only_when);
+        let done = phase
+            .items
+            .iter()
+            .filter(|i| release.item(&i.id).status.is_settled())
+            .count();
+        // `folded` holds the phases whose default was flipped by the user.
+        let default_folded = !applies && phase.only_when == PhaseCondition::Compliance;
+        let is_folded = default_folded != folded.contains(&phase.id);
+        out.push(Row::Phase {
+            id: phase.id.clone(),
+            title: phase.title.clone(),
+            done,
+            total: phase.items.len(),
+            due: window - Duration::days(phase.due_days_before),
+            applies,
+            gating: gating.contains(&phase.id),
+            folded: is_folded,
+        });
+        if is_folded {
+            continue;
+        }
+        for item in &phase.items {
+            out.push(Row::Item {
+                id: item.id.clone(),
+                text: item.text.clone(),
+                state: release.item(&item.id),
+                has_check: item.check.is_some(),
+                applies,
+            });
+        }
+    }
+    out
+}
+
+/// The first row shown so that `selected` is visible in `height` rows.
+pub fn scroll_offset(selected: usize, len: usize, height: usize) -> usize {
+    if height == 0 || len <= height {
+        return 0;
+    }
+    // Keep the selection a little above the bottom edge so what follows is visible.
+    let margin = (height / 4).min(2);
+    (selected + margin + 1)
+        .saturating_sub(height)
+        .min(len - height)
+}

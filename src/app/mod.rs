@@ -1,0 +1,151 @@
+//! The cockpit's state and the one function that changes it.
+//!
+//! `update(&mut App, Msg) -> Vec<Command>` is synchronous and does no I/O; the runtime
+//! carries out the commands and feeds their results back as messages.
+
+pub mod checklist;
+pub mod keymap;
+pub mod modal;
+pub mod msg;
+mod update;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::release::gates::{self, Gates};
+use crate::release::state::ReleaseState;
+pub use modal::Modal;
+pub use msg::{Command, Msg};
+pub use update::update;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Checklist,
+    Rollout,
+    Timeline,
+    Tasks,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 4] = [Pane::Checklist, Pane::Rollout, Pane::Timeline, Pane::Tasks];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Checklist => "Checklist",
+            Pane::Rollout => "Rollout",
+            Pane::Timeline => "Timeline & gauges",
+            Pane::Tasks => "Tasks / log",
+        }
+    }
+
+    fn index(self) -> usize {
+        Pane::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub at: DateTime<Utc>,
+    pub level: Level,
+    pub text: String,
+}
+
+/// A running check, as the task pane shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningCheck {
+    pub started: DateTime<Utc>,
+    pub argv: Vec<String>,
+    pub last_line: Option<String>,
+}
+
+/// How much of the log the cockpit keeps in memory; the full history is in the log file.
+pub const LOG_LINES: usize = 500;
+
+pub struct App {
+    pub config: Config,
+    pub env: String,
+    pub operator: String,
+    pub now: DateTime<Utc>,
+    pub release: Option<ReleaseState>,
+    /// Other releases in the state dir, for the open-release picker.
+    pub releases: Vec<String>,
+    pub focus: Pane,
+    pub zoomed: bool,
+    pub checklist: checklist::ChecklistView,
+    pub modal: Option<Modal>,
+    pub log: VecDeque<LogLine>,
+    pub log_scroll: usize,
+    pub running_checks: BTreeMap<String, RunningCheck>,
+    /// Events handed to the journal and not yet confirmed on disk.
+    pub saving: usize,
+    pub size: (u16, u16),
+    pub log_file: PathBuf,
+    pub state_dir: PathBuf,
+    pub no_color: bool,
+    /// Enables F12 as a deliberate panic, for the terminal-restore test.
+    pub panic_key: bool,
+    pub quit: bool,
+    pub collapsed_phases: BTreeSet<String>,
+}
+
+impl App {
+    pub fn new(config: Config, env: String, operator: String, now: DateTime<Utc>) -> Self {
+        Self {
+            config,
+            env,
+            operator,
+            now,
+            release: None,
+            releases: Vec::new(),
+            focus: Pane::Checklist,
+            zoomed: false,
+            checklist: checklist::ChecklistView::default(),
+            modal: None,
+            log: VecDeque::new(),
+            log_scroll: 0,
+            running_checks: BTreeMap::new(),
+            saving: 0,
+            size: (80, 24),
+            log_file: PathBuf::new(),
+            state_dir: PathBuf::new(),
+            no_color: false,
+            panic_key: false,
+            quit: false,
+            collapsed_phases: BTreeSet::new(),
+        }
+    }
+
+    pub fn gates(&self) -> Option<Gates> {
+        self.release
+            .as_ref()
+            .map(|r| gates::evaluate(r, &self.config))
+    }
+
+    pub fn log(&mut self, level: Level, text: impl Into<String>) {
+        let text = text.into();
+        match level {
+            Level::Info => tracing::info!("{text}"),
+            Level::Warn => tracing::warn!("{text}"),
+            Level::Error => tracing::error!("{text}"),
+        }
+        self.log.push_back(LogLine {
+            at: self.now,
+            level,
+            text,
+        });
+        while self.log.len() > LOG_LINES {
+            self.log.pop_front();
+        }
+        self.log_scroll = 0;
+    }
+}

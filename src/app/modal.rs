@@ -1,0 +1,225 @@
+//! Modals: help, confirmations, text prompts and pickers. This file owns their shape and
+//! key handling; what a submitted modal means is decided in `update`.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::release::event::Event;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Modal {
+    Help { scroll: u16 },
+    Confirm(Confirm),
+    Input(Input),
+    Pick(Pick),
+}
+
+/// What a confirmation does once confirmed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfirmThen {
+    Record(Event),
+    Quit,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirm {
+    pub title: String,
+    pub body: Vec<String>,
+    /// For protected environments: text the operator must type exactly to confirm.
+    pub typed: Option<String>,
+    pub input: String,
+    pub error: Option<String>,
+    pub then: ConfirmThen,
+}
+
+impl Confirm {
+    pub fn new(title: impl Into<String>, body: Vec<String>, then: ConfirmThen) -> Self {
+        Self {
+            title: title.into(),
+            body,
+            typed: None,
+            input: String::new(),
+            error: None,
+            then,
+        }
+    }
+}
+
+/// What a text prompt's answer is for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InputFor {
+    WaiveReason { item: String },
+    NoGoReason,
+    TypeChangeReason { to: String },
+    ApproverName { role: String },
+    NewVersion,
+    CommitSha,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Input {
+    pub title: String,
+    pub prompt: String,
+    pub input: String,
+    pub error: Option<String>,
+    pub purpose: InputFor,
+}
+
+impl Input {
+    pub fn new(title: impl Into<String>, prompt: impl Into<String>, purpose: InputFor) -> Self {
+        Self {
+            title: title.into(),
+            prompt: prompt.into(),
+            input: String::new(),
+            error: None,
+            purpose,
+        }
+    }
+}
+
+/// What a picker's choice is for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PickFor {
+    ApproveRole,
+    RevokeRole,
+    Decision,
+    ChangeType,
+    NewReleaseType { version: String },
+    OpenRelease,
+    Environment,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PickOption {
+    pub id: String,
+    pub label: String,
+    /// Why it cannot be chosen, shown beside it.
+    pub disabled: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pick {
+    pub title: String,
+    pub options: Vec<PickOption>,
+    pub selected: usize,
+    pub error: Option<String>,
+    pub purpose: PickFor,
+}
+
+impl Pick {
+    pub fn new(title: impl Into<String>, options: Vec<PickOption>, purpose: PickFor) -> Self {
+        let selected = options
+            .iter()
+            .position(|o| o.disabled.is_none())
+            .unwrap_or(0);
+        Self {
+            title: title.into(),
+            options,
+            selected,
+            error: None,
+            purpose,
+        }
+    }
+}
+
+/// What a key did to a modal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Stay,
+    Cancel,
+    /// Enter on a confirm, a prompt (its text) or a picker (the chosen id).
+    Submit(String),
+}
+
+/// Line editing shared by prompts and typed confirmations.
+fn edit(text: &mut String, key: KeyEvent) -> bool {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Char('u') if ctrl => text.clear(),
+        KeyCode::Char('w') if ctrl => {
+            let trimmed = text.trim_end().len();
+            let cut = text[..trimmed].rfind(' ').map(|i| i + 1).unwrap_or(0);
+            text.truncate(cut);
+        }
+        KeyCode::Char(c) if !ctrl => {
+            if text.chars().count() < 500 {
+                text.push(c);
+            }
+        }
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        _ => return false,
+    }
+    true
+}
+
+pub fn handle_key(modal: &mut Modal, key: KeyEvent) -> Outcome {
+    if key.code == KeyCode::Esc
+        || (key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL))
+    {
+        return Outcome::Cancel;
+    }
+    match modal {
+        Modal::Help { scroll } => match key.code {
+            KeyCode::Char('?') | KeyCode::Char('q') => Outcome::Cancel,
+            KeyCode::Down | KeyCode::Char('j') => {
+                *scroll = scroll.saturating_add(1);
+                Outcome::Stay
+            }
+            KeyCode::Up | KeyCode::Char('k') => {
+                *scroll = scroll.saturating_sub(1);
+                Outcome::Stay
+            }
+            _ => Outcome::Stay,
+        },
+        Modal::Confirm(c) => match (&c.typed, key.code) {
+            (None, KeyCode::Char('y') | KeyCode::Enter) => Outcome::Submit(String::new()),
+            (None, KeyCode::Char('n')) => Outcome::Cancel,
+            (None, _) => Outcome::Stay,
+            (Some(expected), KeyCode::Enter) => {
+                if c.input.trim() == expected {
+                    Outcome::Submit(c.input.clone())
+                } else {
+                    c.error = Some(format!("type {expected} exactly to confirm"));
+                    Outcome::Stay
+                }
+            }
+            (Some(_), _) => {
+                edit(&mut c.input, key);
+                c.error = None;
+                Outcome::Stay
+            }
+        },
+        Modal::Input(i) => match key.code {
+            KeyCode::Enter => Outcome::Submit(i.input.trim().to_string()),
+            _ => {
+                if edit(&mut i.input, key) {
+                    i.error = None;
+                }
+                Outcome::Stay
+            }
+        },
+        Modal::Pick(p) => {
+            let n = p.options.len();
+            match key.code {
+                KeyCode::Up | KeyCode::Char('k') if n > 0 => {
+                    p.selected = (p.selected + n - 1) % n;
+                    Outcome::Stay
+                }
+                KeyCode::Down | KeyCode::Char('j') if n > 0 => {
+                    p.selected = (p.selected + 1) % n;
+                    Outcome::Stay
+                }
+                KeyCode::Enter | KeyCode::Char(' ') => match p.options.get(p.selected) {
+                    Some(o) if o.disabled.is_none() => Outcome::Submit(o.id.clone()),
+                    Some(o) => {
+                        p.error = o.disabled.clone();
+                        Outcome::Stay
+                    }
+                    None => Outcome::Cancel,
+                },
+                _ => Outcome::Stay,
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Everything that can happen to the cockpit (`Msg`) and everything it can ask the outside
+//! world to do (`Command`).
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyEvent, MouseEvent};
+
+use crate::release::event::{CheckOutcome, Entry, Event};
+use crate::release::state::ReleaseState;
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    Tick(DateTime<Utc>),
+    /// The event is on disk; only now does the screen show it as done.
+    Recorded(Entry),
+    RecordFailed {
+        event: Event,
+        error: String,
+    },
+    ReleaseOpened {
+        state: ReleaseState,
+        releases: Vec<String>,
+        notice: Option<String>,
+    },
+    OpenFailed(String),
+    CheckOutput {
+        item: String,
+        line: String,
+    },
+    CheckDone {
+        item: String,
+        outcome: CheckOutcome,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Append to the open release's journal, then report `Msg::Recorded`.
+    Record(Event),
+    /// Open (or create as `release_type`) a release and make it current.
+    OpenRelease {
+        version: String,
+        release_type: String,
+    },
+    RunCheck {
+        item: String,
+        argv: Vec<String>,
+        timeout_secs: u64,
+    },
+    CancelCheck {
+        item: String,
+    },
+    /// Test-only: proves the terminal is restored after a panic.
+    ForcePanic,
+    Quit,
+}

@@ -1,0 +1,72 @@
+//! The command line (DESIGN.md's contract).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "release-cockpit",
+    version,
+    about = "A terminal cockpit for driving a production release of a Kubernetes service",
+    after_help = "With no subcommand, opens the cockpit. Config is looked for in --config, \
+$RELEASE_COCKPIT_CONFIG, ./release-cockpit.toml, then the XDG config dir; without one the \
+embedded default procedure is used."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: Common,
+    /// The release to open (semver, such as 1.2.3); created if it does not exist yet.
+    #[arg(long, global = true)]
+    pub release: Option<String>,
+    /// The type of a release being created (regular, hotfix, emergency by default).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub release_type: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Config file (TOML); see config.example.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The environment the cockpit looks at (staging, production, ...).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub env: Option<String>,
+    /// Where journals, releases.log and logs live (overrides the config's state_dir).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Who is at the keyboard, as recorded in the journal (default: $RELEASE_COCKPIT_USER, $USER).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// The cockpit on the embedded default procedure, with a state dir of its own.
+    Demo {
+        /// Run simulated time N times faster than the wall clock.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Start over: remove the demo's state dir first.
+        #[arg(long)]
+        fresh: bool,
+    },
+    /// One snapshot of the release: checklist, approvals, decision, gates.
+    Status {
+        /// Print JSON (the format scripts rely on).
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audit trail (releases.log).
+    Audit {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate a config file; exit 0, or 2 with one message per problem.
+    CheckConfig {
+        /// The file to check (default: the config the cockpit would use).
+        file: Option<PathBuf>,
+    },
+}

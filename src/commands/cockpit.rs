@@ -1,0 +1,197 @@
+//! The cockpit itself: everything that can be wrong with the input is checked before the
+//! terminal is taken over, so a mistake prints a message and exits 2 with nothing written.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use super::{CmdResult, environment, load_config, operator, state_dir, usage};
+use crate::app::{App, Level, Msg};
+use crate::cli::Common;
+use crate::config::Config;
+use crate::release::clock::{Clock, SystemClock};
+use crate::release::store::{StateDir, StoreError, parse_version};
+use crate::runtime::Runtime;
+use crate::{logging, tui, ui};
+
+/// What the cockpit opens on.
+pub struct Launch {
+    pub config: Config,
+    pub env: String,
+    pub state: StateDir,
+    pub operator: String,
+    pub release: Option<semver::Version>,
+    pub create_as: Option<String>,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub fn run(common: &Common, release: Option<&str>, create_as: Option<&str>) -> CmdResult {
+    let config = load_config(common)?;
+    let env = environment(common, &config)?;
+    let state = state_dir(common, &config);
+    let version = release
+        .map(parse_version)
+        .transpose()
+        .map_err(|e| usage(e.to_string()))?;
+    launch(Launch {
+        config,
+        env,
+        state,
+        operator: operator(common),
+        release: version,
+        create_as: create_as.map(String::from),
+        clock: Arc::new(SystemClock),
+    })
+}
+
+fn store_error(e: StoreError) -> Box<dyn std::error::Error + Send + Sync> {
+    usage(e.to_string())
+}
+
+pub fn launch(l: Launch) -> CmdResult {
+    if let Some(t) = &l.create_as
+        && l.config.release_type(t).is_none()
+    {
+        let known: Vec<&str> = l
+            .config
+            .release_types
+            .iter()
+            .map(|t| t.id.as_str())
+            .collect();
+        return Err(usage(format!(
+            "unknown release type {t:?} (types are: {})",
+            known.join(", ")
+        )));
+    }
+    l.state.ensure_writable().map_err(store_error)?;
+    let (log_file, _log_guard) = logging::init(&l.state.log_dir()).map_err(|e| {
+        usage(format!(
+            "cannot write logs in {}: {e}",
+            l.state.log_dir().display()
+        ))
+    })?;
+    tracing::info!(state = %l.state.root().display(), config = %l.config.origin, "cockpit starting");
+    let version = l.release.clone().or_else(|| l.state.current());
+    let opened = match &version {
+        Some(v) => {
+            let create_as = l
+                .create_as
+                .clone()
+                .or_else(|| l.config.release_types.first().map(|t| t.id.clone()))
+                .unwrap_or_default();
+            let o = l
+                .state
+                .open_or_create(&l.config, v, &create_as, &l.operator, l.clock.now())
+                .map_err(store_error)?;
+            if let Err(e) = l.state.set_current(v) {
+                tracing::warn!("could not remember the current release: {e}");
+            }
+            Some(o)
+        }
+        None => None,
+    };
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut app = App::new(
+            l.config.clone(),
+            l.env.clone(),
+            l.operator.clone(),
+            l.clock.now(),
+        );
+        app.log_file = log_file;
+        app.state_dir = l.state.root().to_path_buf();
+        app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        app.panic_key = std::env::var_os("RELEASE_COCKPIT_TEST_PANIC").is_some();
+        let mut rt = Runtime::new(
+            l.config,
+            l.state.clone(),
+            l.operator,
+            l.clock.clone(),
+            tx.clone(),
+        );
+        if let Some(o) = opened {
+            rt.set_journal(o.journal);
+            let releases = l.state.releases().iter().map(|v| v.to_string()).collect();
+            rt.process(
+                &mut app,
+                Msg::ReleaseOpened {
+                    state: o.state,
+                    releases,
+                    notice: o.recovery.map(|r| r.to_string()),
+                },
+            );
+            if o.created {
+                app.log(Level::Info, "new release: its journal was created");
+            }
+        } else {
+            app.releases = l.state.releases().iter().map(|v| v.to_string()).collect();
+        }
+        event_loop(app, rt, tx, rx, l.clock).await
+    })
+}
+
+async fn event_loop(
+    mut app: App,
+    mut rt: Runtime,
+    tx: mpsc::UnboundedSender<Msg>,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+    clock: Arc<dyn Clock>,
+) -> CmdResult {
+    let mut guard = tui::enter()?;
+    let size = guard.terminal.size()?;
+    app.size = (size.width, size.height);
+
+    let input_tx = tx.clone();
+    tokio::spawn(async move {
+        let mut events = crossterm::event::EventStream::new();
+        while let Some(Ok(ev)) = events.next().await {
+            let msg = match ev {
+                crossterm::event::Event::Key(k) => Msg::Key(k),
+                crossterm::event::Event::Mouse(m) => Msg::Mouse(m),
+                crossterm::event::Event::Resize(w, h) => Msg::Resize(w, h),
+                _ => continue,
+            };
+            if input_tx.send(msg).is_err() {
+                break;
+            }
+        }
+    });
+    let tick_tx = tx.clone();
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_secs(1));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            interval.tick().await;
+            if tick_tx.send(Msg::Tick(clock.now())).is_err() {
+                break;
+            }
+        }
+    });
+    drop(tx);
+
+    guard.terminal.draw(|f| ui::draw(f, &app))?;
+    while let Some(msg) = rx.recv().await {
+        rt.process(&mut app, msg);
+        // Fold in everything already waiting before paying for a frame.
+        while let Ok(more) = rx.try_recv() {
+            rt.process(&mut app, more);
+            if app.quit {
+                break;
+            }
+        }
+        if app.quit {
+            break;
+        }
+        guard.terminal.draw(|f| ui::draw(f, &app))?;
+    }
+    tracing::info!("cockpit closed");
+    drop(guard);
+    Ok(())
+}

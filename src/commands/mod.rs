@@ -1,0 +1,86 @@
+//! One file per subcommand. Each returns `Err(UsageError)` for bad input, which `main`
+//! turns into a message and exit status 2 before anything is written.
+
+pub mod audit;
+pub mod check_config;
+pub mod cockpit;
+pub mod demo;
+pub mod status;
+
+use std::path::PathBuf;
+
+use crate::cli::Common;
+use crate::config::{self, Config};
+use crate::release::store::StateDir;
+
+/// Bad input: a config, a flag or a file the user gave. Exit status 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+pub type CmdResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+pub fn usage(msg: impl Into<String>) -> Box<dyn std::error::Error + Send + Sync> {
+    Box::new(UsageError(msg.into()))
+}
+
+/// The config the cockpit would use, or every problem with it.
+pub fn load_config(common: &Common) -> Result<Config, Box<dyn std::error::Error + Send + Sync>> {
+    match config::locate(common.config.as_deref()) {
+        None => Ok(Config::embedded()),
+        Some(path) => Config::from_file(&path).map_err(|problems| {
+            let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+            usage(format!(
+                "the config has {} problem{}:\n{}",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" },
+                lines.join("\n")
+            ))
+        }),
+    }
+}
+
+pub fn state_dir(common: &Common, config: &Config) -> StateDir {
+    match &common.state_dir {
+        Some(dir) => StateDir::new(dir.clone()),
+        None => StateDir::for_config(config),
+    }
+}
+
+/// The environment named on the command line, checked against the config.
+pub fn environment(
+    common: &Common,
+    config: &Config,
+) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let name = common.env.clone().unwrap_or_else(|| "staging".to_string());
+    if config.environment(&name).is_some() {
+        Ok(name)
+    } else {
+        let known: Vec<&str> = config.environments.keys().map(String::as_str).collect();
+        Err(usage(format!(
+            "unknown environment {name:?} (the config has: {})",
+            known.join(", ")
+        )))
+    }
+}
+
+pub fn operator(common: &Common) -> String {
+    common
+        .user
+        .clone()
+        .or_else(|| std::env::var("RELEASE_COCKPIT_USER").ok())
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "operator".to_string())
+}
+
+pub fn log_dir(state: &StateDir) -> PathBuf {
+    state.log_dir()
+}

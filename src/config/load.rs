@@ -1,0 +1,635 @@
+//! Reading the config tables into typed values, with every problem reported at its key.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use toml_edit::Document;
+
+use super::reader::{Cursor, Problem, Source};
+use super::{
+    Checkpoint, Config, DEFAULT_TOML, Environment, GAUGES, RollbackTriggers, Schedule, Threshold,
+};
+use crate::release::procedure::{
+    ApprovalRequirement, Blocks, ChecklistItem, Phase, PhaseCondition, Procedure, ReleaseTypeSpec,
+    Roles, StagingPolicy,
+};
+
+/// The longest a check command may be given.
+const MAX_CHECK_TIMEOUT_SECS: i64 = 24 * 3600;
+
+fn parse_doc(src: &Source) -> Result<Document<String>, Problem> {
+    Document::parse(src.text().to_string()).map_err(|e| Problem {
+        file: src.file.clone(),
+        line: src.line_of(&e.span()),
+        path: String::new(),
+        message: format!("not valid TOML: {}", e.message().trim()),
+    })
+}
+
+pub fn load(origin: &str, text: &str) -> Result<Config, Vec<Problem>> {
+    let user_src = Source::new(origin, text);
+    let default_src = Source::new("embedded default", DEFAULT_TOML);
+    let user_doc = parse_doc(&user_src).map_err(|p| vec![p])?;
+    let default_doc = parse_doc(&default_src).map_err(|p| vec![p])?;
+    let user = Cursor::root(&user_src, &user_doc);
+    let default = Cursor::root(&default_src, &default_doc);
+    let config = read_config(origin, &user, &default);
+    user.finish();
+    let mut problems = user_src.take_problems();
+    problems.extend(default_src.take_problems());
+    problems.sort_by_key(|p| (p.file.clone(), p.line));
+    match config {
+        Some(c) if problems.is_empty() => Ok(c),
+        _ => {
+            if problems.is_empty() {
+                // Should not happen: every `None` above comes with a reported problem.
+                problems.push(Problem {
+                    file: origin.to_string(),
+                    line: None,
+                    path: String::new(),
+                    message: "the config could not be read".into(),
+                });
+            }
+            Err(problems)
+        }
+    }
+}
+
+/// Every key path the reader knows, for the test that keeps config.example.toml complete.
+pub fn known_key_paths() -> BTreeSet<String> {
+    let src = Source::new("embedded default", DEFAULT_TOML);
+    let doc = parse_doc(&src).expect("default parses");
+    let root = Cursor::root(&src, &doc);
+    let empty_src = Source::new("empty", "");
+    let empty_doc = parse_doc(&empty_src).expect("empty parses");
+    let empty = Cursor::root(&empty_src, &empty_doc);
+    read_config("embedded default", &root, &empty);
+    src.asked_paths()
+}
+
+/// Picks each top-level table from the user file when it has it, else from the default.
+fn read_config(origin: &str, user: &Cursor, default: &Cursor) -> Option<Config> {
+    let pick = |key: &str| {
+        let from = if user.has(key) { user } else { default };
+        from.table(key)
+    };
+    // Read every section even when an earlier one failed, so all problems are reported.
+    let service = pick("service").and_then(|c| {
+        let name = c.str("name").filter(|n| check_dns_name(&c, "name", n));
+        c.finish();
+        name
+    });
+    let state_dir = user.opt_str("state_dir").map(|s| expand_home(&s));
+    let schedule = pick("schedule").and_then(|c| read_schedule(&c));
+    let roles = pick("roles").map(|c| {
+        c.note_named();
+        let roles = Roles(c.named_strings().into_iter().collect());
+        c.finish();
+        roles
+    });
+    let environments = pick("environments").and_then(|c| read_environments(&c));
+    let procedure = pick("procedure").and_then(|c| read_procedure(&c));
+    let release_types = pick("release_types")
+        .and_then(|c| read_release_types(&c, roles.as_ref(), procedure.as_ref()));
+    let checkpoints = pick("timeline").and_then(|c| read_timeline(&c));
+    let thresholds = pick("thresholds").and_then(|c| read_thresholds(&c));
+    let rollback_triggers = pick("rollback_triggers").and_then(|c| read_triggers(&c));
+    let metric_queries = pick("metrics").and_then(|c| read_metrics(&c));
+    Some(Config {
+        origin: origin.to_string(),
+        service_name: service?,
+        state_dir,
+        schedule: schedule?,
+        environments: environments?,
+        roles: roles?,
+        release_types: release_types?,
+        procedure: procedure?,
+        checkpoints: checkpoints?,
+        thresholds: thresholds?,
+        rollback_triggers: rollback_triggers?,
+        metric_queries: metric_queries?,
+    })
+}
+
+fn expand_home(s: &str) -> std::path::PathBuf {
+    match (s.strip_prefix("~/"), dirs::home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => std::path::PathBuf::from(s),
+    }
+}
+
+/// Kubernetes object and context names: lowercase DNS labels and subdomains.
+fn check_dns_name(c: &Cursor, key: &str, value: &str) -> bool {
+    let ok = !value.is_empty()
+        && value.len() <= 253
+        && value
+            .chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '.')
+        && !value.starts_with(['-', '.'])
+        && !value.ends_with(['-', '.']);
+    if !ok {
+        c.report(
+            key,
+            format!(
+                "{value:?} is not a valid Kubernetes name (lowercase letters, digits, '-' and '.')"
+            ),
+        );
+    }
+    ok
+}
+
+fn check_id(c: &Cursor, key: &str, value: &str) -> bool {
+    let ok = !value.is_empty()
+        && value
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
+    if !ok {
+        c.report(
+            key,
+            format!("{value:?} is not a valid id (letters, digits, '-' and '_')"),
+        );
+    }
+    ok
+}
+
+fn check_url(c: &Cursor, key: &str, value: &str) -> bool {
+    match url::Url::parse(value) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => return true,
+        Ok(u) => c.report(
+            key,
+            format!(
+                "{value:?} is not an http or https URL (scheme {:?})",
+                u.scheme()
+            ),
+        ),
+        Err(e) => c.report(key, format!("{value:?} is not a valid URL: {e}")),
+    }
+    false
+}
+
+fn read_schedule(c: &Cursor) -> Option<Schedule> {
+    let cadence_days = c.int("cadence_days");
+    if let Some(d) = cadence_days
+        && !(1..=366).contains(&d)
+    {
+        c.report("cadence_days", format!("{d} is out of range (1 to 366)"));
+    }
+    let anchor = c
+        .str("anchor")
+        .and_then(|s| match DateTime::parse_from_rfc3339(&s) {
+            Ok(t) => Some(t.with_timezone(&Utc)),
+            Err(e) => {
+                c.report(
+                    "anchor",
+                    format!("{s:?} is not an RFC 3339 time such as \"2024-10-29T10:00:00Z\": {e}"),
+                );
+                None
+            }
+        });
+    let go = c.opt_int("go_no_go_before_minutes").unwrap_or(60);
+    if !(0..=24 * 60).contains(&go) {
+        c.report(
+            "go_no_go_before_minutes",
+            format!("{go} is out of range (0 to 1440)"),
+        );
+    }
+    c.finish();
+    Some(Schedule {
+        cadence_days: cadence_days.filter(|d| (1..=366).contains(d))?,
+        anchor: anchor?,
+        go_no_go_before_minutes: go,
+    })
+}
+
+fn read_environments(c: &Cursor) -> Option<BTreeMap<String, Environment>> {
+    c.note_named();
+    let mut out = BTreeMap::new();
+    let mut ok = true;
+    for (name, e) in c.named_tables() {
+        let env = read_environment(&name, &e);
+        e.finish();
+        match env {
+            Some(env) => {
+                out.insert(name, env);
+            }
+            None => ok = false,
+        }
+    }
+    for required in ["staging", "production"] {
+        if !c.has(required) {
+            c.source().report(
+                &c.span(),
+                &format!("{}.{required}", c.path()),
+                "missing key (the procedure deploys to staging, then production)",
+            );
+            ok = false;
+        }
+    }
+    c.finish();
+    ok.then_some(out)
+}
+
+fn read_environment(name: &str, e: &Cursor) -> Option<Environment> {
+    let kube_context = e.str("kube_context");
+    let namespace = e.str("namespace");
+    let deployment = e.str("deployment");
+    let container = e.str("container");
+    let image_repository = e.str("image_repository");
+    let health_url = e.str("health_url");
+    let detailed_health_url = e.str("detailed_health_url");
+    let protected = e.opt_bool("protected").unwrap_or(name == "production");
+    let mut valid = true;
+    for (key, v) in [("namespace", &namespace), ("deployment", &deployment)] {
+        if let Some(v) = v {
+            valid &= check_dns_name(e, key, v);
+        }
+    }
+    if container.as_ref().is_some_and(|c| c.is_empty()) {
+        e.report("container", "must not be empty");
+        valid = false;
+    }
+    for (key, v) in [
+        ("health_url", &health_url),
+        ("detailed_health_url", &detailed_health_url),
+    ] {
+        if let Some(v) = v {
+            valid &= check_url(e, key, v);
+        }
+    }
+    if !valid {
+        return None;
+    }
+    Some(Environment {
+        name: name.to_string(),
+        kube_context: kube_context?,
+        namespace: namespace?,
+        deployment: deployment?,
+        container: container?,
+        image_repository: image_repository?,
+        health_url: health_url?,
+        detailed_health_url: detailed_health_url?,
+        protected,
+    })
+}
+
+fn read_procedure(c: &Cursor) -> Option<Procedure> {
+    let phases = c.tables("phases");
+    c.finish();
+    let phases = phases?;
+    let mut out = Vec::new();
+    let mut phase_ids = BTreeSet::new();
+    let mut item_ids: BTreeMap<String, String> = BTreeMap::new();
+    let mut ok = true;
+    for p in phases {
+        let id = p.str("id");
+        if let Some(id) = &id {
+            ok &= check_id(&p, "id", id);
+            if !phase_ids.insert(id.clone()) {
+                p.report("id", format!("duplicate phase id {id:?}"));
+                ok = false;
+            }
+        }
+        let title = p.str("title");
+        let due = p.opt_int("due_days_before").unwrap_or(0);
+        let blocks = p.str("blocks").and_then(|s| {
+            Blocks::parse(&s).or_else(|| {
+                p.report(
+                    "blocks",
+                    format!("{s:?} is not one of \"staging\", \"production\", \"none\""),
+                );
+                None
+            })
+        });
+        let only_when = match p.opt_str("only_when").as_deref() {
+            None | Some("always") => Some(PhaseCondition::Always),
+            Some("compliance") => Some(PhaseCondition::Compliance),
+            Some(other) => {
+                p.report(
+                    "only_when",
+                    format!("{other:?} is not one of \"always\", \"compliance\""),
+                );
+                None
+            }
+        };
+        let mut items = Vec::new();
+        for i in p.tables("items").unwrap_or_default() {
+            let item_id = i.str("id");
+            if let Some(item_id) = &item_id {
+                ok &= check_id(&i, "id", item_id);
+                if let Some(first) = item_ids.get(item_id) {
+                    i.report(
+                        "id",
+                        format!("duplicate item id {item_id:?} (first used in phase {first:?})"),
+                    );
+                    ok = false;
+                } else {
+                    item_ids.insert(item_id.clone(), id.clone().unwrap_or_default());
+                }
+            }
+            let text = i.str("text");
+            let check = i.opt_str_list("check");
+            if check
+                .as_ref()
+                .is_some_and(|argv| argv.is_empty() || argv[0].is_empty())
+            {
+                i.report(
+                    "check",
+                    "must name a program to run (an argv such as [\"make\", \"test\"])",
+                );
+                ok = false;
+            }
+            let timeout = i.opt_int("check_timeout_secs").unwrap_or(300);
+            if !(1..=MAX_CHECK_TIMEOUT_SECS).contains(&timeout) {
+                i.report(
+                    "check_timeout_secs",
+                    format!("{timeout} is out of range (1 to {MAX_CHECK_TIMEOUT_SECS})"),
+                );
+                ok = false;
+            }
+            i.finish();
+            match (item_id, text) {
+                (Some(id), Some(text)) => items.push(ChecklistItem {
+                    id,
+                    text,
+                    check,
+                    check_timeout_secs: timeout as u64,
+                }),
+                _ => ok = false,
+            }
+        }
+        p.finish();
+        match (id, title, blocks, only_when) {
+            (Some(id), Some(title), Some(blocks), Some(only_when)) => out.push(Phase {
+                id,
+                title,
+                due_days_before: due,
+                blocks,
+                only_when,
+                items,
+            }),
+            _ => ok = false,
+        }
+    }
+    ok.then_some(Procedure { phases: out })
+}
+
+fn read_release_types(
+    c: &Cursor,
+    roles: Option<&Roles>,
+    procedure: Option<&Procedure>,
+) -> Option<Vec<ReleaseTypeSpec>> {
+    c.note_named();
+    let mut out = Vec::new();
+    let mut ok = true;
+    let named = c.named_tables();
+    if named.is_empty() {
+        c.source()
+            .report(&c.span(), c.path(), "at least one release type is needed");
+        return None;
+    }
+    for (id, t) in named {
+        let title = t.str("title");
+        let purpose = t.opt_str("purpose").unwrap_or_default();
+        let process = t.opt_str_list("process").unwrap_or_default();
+        let approvals = t.str_list_list("approvals");
+        if let (Some(approvals), Some(roles)) = (&approvals, roles) {
+            for group in approvals {
+                if group.is_empty() {
+                    t.report(
+                        "approvals",
+                        "an approval needs at least one role that may give it",
+                    );
+                    ok = false;
+                }
+                for role in group {
+                    if !roles.0.contains_key(role) {
+                        t.report(
+                            "approvals",
+                            format!(
+                                "unknown role {role:?} (roles are: {})",
+                                list(roles.0.keys())
+                            ),
+                        );
+                        ok = false;
+                    }
+                }
+            }
+        }
+        let go_no_go = t.opt_bool("go_no_go").unwrap_or(true);
+        let staging = t.str("staging").and_then(|s| {
+            StagingPolicy::parse(&s).or_else(|| {
+                t.report(
+                    "staging",
+                    format!("{s:?} is not one of \"required\", \"optional\", \"skipped\""),
+                );
+                None
+            })
+        });
+        let gating = t.opt_str_list("gating_phases").unwrap_or_default();
+        if let Some(procedure) = procedure {
+            for g in &gating {
+                if procedure.phase(g).is_none() {
+                    let ids: Vec<&String> = procedure.phases.iter().map(|p| &p.id).collect();
+                    t.report(
+                        "gating_phases",
+                        format!("unknown phase {g:?} (phases are: {})", list(ids)),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        t.finish();
+        match (title, approvals, staging) {
+            (Some(title), Some(approvals), Some(staging)) => out.push(ReleaseTypeSpec {
+                id,
+                title,
+                purpose,
+                process,
+                approvals: approvals
+                    .into_iter()
+                    .map(|any_of| ApprovalRequirement { any_of })
+                    .collect(),
+                go_no_go,
+                staging,
+                gating_phases: gating,
+            }),
+            _ => ok = false,
+        }
+    }
+    c.finish();
+    ok.then_some(out)
+}
+
+fn list<I: IntoIterator<Item = S>, S: AsRef<str>>(items: I) -> String {
+    items
+        .into_iter()
+        .map(|s| s.as_ref().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn read_timeline(c: &Cursor) -> Option<Vec<Checkpoint>> {
+    let cps = c.tables("checkpoints");
+    c.finish();
+    let mut out: Vec<Checkpoint> = Vec::new();
+    let mut ok = true;
+    for cp in cps? {
+        let at = cp.int("at_minutes");
+        let title = cp.str("title");
+        if let Some(at) = at {
+            if !(0..=24 * 60).contains(&at) {
+                cp.report("at_minutes", format!("{at} is out of range (0 to 1440)"));
+                ok = false;
+            } else if let Some(prev) = out.last()
+                && at <= prev.at_minutes
+            {
+                cp.report(
+                    "at_minutes",
+                    format!(
+                        "{at} must come after the previous checkpoint's {}",
+                        prev.at_minutes
+                    ),
+                );
+                ok = false;
+            }
+        }
+        cp.finish();
+        match (at, title) {
+            (Some(at_minutes), Some(title)) => out.push(Checkpoint { at_minutes, title }),
+            _ => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn gauge_names() -> String {
+    list(GAUGES.iter().map(|g| g.name))
+}
+
+fn read_thresholds(c: &Cursor) -> Option<BTreeMap<String, Threshold>> {
+    c.note_named();
+    let mut out = BTreeMap::new();
+    let mut ok = true;
+    for (name, t) in c.named_tables() {
+        let Some(kind) = GAUGES.iter().find(|g| g.name == name) else {
+            c.report(
+                &name,
+                format!("unknown gauge (gauges are: {})", gauge_names()),
+            );
+            ok = false;
+            continue;
+        };
+        let normal = t.number("normal");
+        let window = t.number("release_window");
+        for (key, v) in [("normal", normal), ("release_window", window)] {
+            if let Some(v) = v {
+                let in_range = if kind.ratio {
+                    (0.0..=1.0).contains(&v)
+                } else {
+                    v > 0.0 && v.is_finite()
+                };
+                if !in_range {
+                    let range = if kind.ratio {
+                        "0 to 1, a ratio: 0.01 is 1%"
+                    } else {
+                        "above 0"
+                    };
+                    t.report(key, format!("{v} is out of range ({range})"));
+                    ok = false;
+                }
+            }
+        }
+        if let (Some(n), Some(w)) = (normal, window)
+            && w > n
+        {
+            t.report(
+                "release_window",
+                format!(
+                    "{w} is looser than normal ({n}); the release window is meant to be stricter"
+                ),
+            );
+            ok = false;
+        }
+        t.finish();
+        match (normal, window) {
+            (Some(normal), Some(release_window)) => {
+                out.insert(
+                    name,
+                    Threshold {
+                        normal,
+                        release_window,
+                    },
+                );
+            }
+            _ => ok = false,
+        }
+    }
+    c.finish();
+    ok.then_some(out)
+}
+
+fn read_triggers(c: &Cursor) -> Option<RollbackTriggers> {
+    let err = c.number("error_rate_above");
+    let deg = c.number("p95_degradation_above");
+    let sustain = c.opt_int("sustain_seconds").unwrap_or(60);
+    let mut ok = true;
+    if let Some(v) = err
+        && (!(0.0..=1.0).contains(&v) || v == 0.0)
+    {
+        c.report(
+            "error_rate_above",
+            format!("{v} is out of range (above 0, at most 1; 0.05 is 5%)"),
+        );
+        ok = false;
+    }
+    if let Some(v) = deg
+        && !(v > 0.0 && v.is_finite())
+    {
+        c.report(
+            "p95_degradation_above",
+            format!("{v} is out of range (above 0; 0.5 is 50% slower than the baseline)"),
+        );
+        ok = false;
+    }
+    if !(0..=3600).contains(&sustain) {
+        c.report(
+            "sustain_seconds",
+            format!("{sustain} is out of range (0 to 3600)"),
+        );
+        ok = false;
+    }
+    c.finish();
+    if !ok {
+        return None;
+    }
+    Some(RollbackTriggers {
+        error_rate_above: err?,
+        p95_degradation_above: deg?,
+        sustain_seconds: sustain,
+    })
+}
+
+fn read_metrics(c: &Cursor) -> Option<BTreeMap<String, String>> {
+    let q = c.table("queries");
+    c.finish();
+    let q = q?;
+    q.note_named();
+    let mut out = BTreeMap::new();
+    let mut ok = true;
+    for (name, query) in q.named_strings() {
+        if !GAUGES.iter().any(|g| g.name == name) {
+            q.report(
+                &name,
+                format!("unknown gauge (gauges are: {})", gauge_names()),
+            );
+            ok = false;
+        } else if query.trim().is_empty() {
+            q.report(&name, "the query is empty");
+            ok = false;
+        } else {
+            out.insert(name, query);
+        }
+    }
+    q.finish();
+    ok.then_some(out)
+}

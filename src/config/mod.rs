@@ -1,0 +1,155 @@
+//! Typed configuration. A user's file overrides the embedded default table by table: any
+//! top-level table the file leaves out comes from `assets/default.toml`.
+
+mod load;
+pub mod reader;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::release::procedure::{Procedure, ReleaseTypeSpec, Roles};
+pub use load::known_key_paths;
+pub use reader::Problem;
+
+pub const DEFAULT_TOML: &str = include_str!("../../assets/default.toml");
+
+/// Gauges the cockpit knows; thresholds and queries are keyed by these names.
+pub const GAUGES: &[GaugeKind] = &[
+    GaugeKind::new("error_rate", true),
+    GaugeKind::new("p95_latency_seconds", false),
+    GaugeKind::new("throughput_rps", false),
+    GaugeKind::new("queue_depth", false),
+    GaugeKind::new("db_error_rate", true),
+    GaugeKind::new("db_p95_seconds", false),
+    GaugeKind::new("celery_failure_rate", true),
+];
+
+#[derive(Debug, Clone, Copy)]
+pub struct GaugeKind {
+    pub name: &'static str,
+    /// A ratio lives in 0..=1.
+    pub ratio: bool,
+}
+
+impl GaugeKind {
+    const fn new(name: &'static str, ratio: bool) -> Self {
+        Self { name, ratio }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Environment {
+    pub name: String,
+    pub kube_context: String,
+    pub namespace: String,
+    pub deployment: String,
+    pub container: String,
+    pub image_repository: String,
+    pub health_url: String,
+    pub detailed_health_url: String,
+    /// Production-like: destructive actions need the environment and version typed out.
+    pub protected: bool,
+}
+
+/// The fortnightly release calendar.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Schedule {
+    pub cadence_days: i64,
+    /// Any one release window; the others are whole cadences before and after it.
+    pub anchor: DateTime<Utc>,
+    /// How long before the window the go/no-go decision is due.
+    pub go_no_go_before_minutes: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Checkpoint {
+    pub at_minutes: i64,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Threshold {
+    pub normal: f64,
+    pub release_window: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RollbackTriggers {
+    pub error_rate_above: f64,
+    pub p95_degradation_above: f64,
+    pub sustain_seconds: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Config {
+    /// Where the config came from, for messages.
+    pub origin: String,
+    pub service_name: String,
+    pub state_dir: Option<PathBuf>,
+    pub schedule: Schedule,
+    pub environments: BTreeMap<String, Environment>,
+    pub roles: Roles,
+    /// In the order the file lists them.
+    pub release_types: Vec<ReleaseTypeSpec>,
+    pub procedure: Procedure,
+    pub checkpoints: Vec<Checkpoint>,
+    pub thresholds: BTreeMap<String, Threshold>,
+    pub rollback_triggers: RollbackTriggers,
+    pub metric_queries: BTreeMap<String, String>,
+}
+
+impl Config {
+    /// The embedded default, which is tested to be valid.
+    pub fn embedded() -> Self {
+        Self::from_str("embedded default", DEFAULT_TOML)
+            .expect("the embedded default config is valid")
+    }
+
+    /// Reads a user config over the embedded default; every problem is returned at once.
+    pub fn from_str(origin: &str, text: &str) -> Result<Self, Vec<Problem>> {
+        load::load(origin, text)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Self, Vec<Problem>> {
+        let origin = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::from_str(&origin, &text),
+            Err(e) => Err(vec![Problem {
+                file: origin,
+                line: None,
+                path: String::new(),
+                message: format!("cannot read the file: {e}"),
+            }]),
+        }
+    }
+
+    pub fn release_type(&self, id: &str) -> Option<&ReleaseTypeSpec> {
+        self.release_types.iter().find(|t| t.id == id)
+    }
+
+    pub fn environment(&self, name: &str) -> Option<&Environment> {
+        self.environments.get(name)
+    }
+}
+
+/// Where the config is looked for, in order: `--config`, `$RELEASE_COCKPIT_CONFIG`,
+/// `./release-cockpit.toml`, then the XDG config dir. `None` means the embedded default.
+pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("RELEASE_COCKPIT_CONFIG").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let local = PathBuf::from("release-cockpit.toml");
+    if local.is_file() {
+        return Some(local);
+    }
+    let xdg = dirs::config_dir()?
+        .join("release-cockpit")
+        .join("config.toml");
+    xdg.is_file().then_some(xdg)
+}

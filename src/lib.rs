@@ -1,0 +1,14 @@
+//! release-cockpit: a terminal cockpit for driving a production release of a Kubernetes
+//! service through the team's procedure. See DESIGN.md in the shared folder and README.md.
+
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod logging;
+pub mod release;
+pub mod report;
+pub mod runtime;
+pub mod tasks;
+pub mod tui;
+pub mod ui;

@@ -1,0 +1,31 @@
+//! Thin: parse the command line, install the panic hook, run the command, map errors to an
+//! exit status (2 for bad input, 1 for anything else).
+
+use clap::Parser;
+use release_cockpit::cli::{Cli, Cmd};
+use release_cockpit::commands::{self, UsageError};
+use release_cockpit::tui;
+
+fn main() {
+    let cli = Cli::parse();
+    // color-eyre's hook prints the report; ours runs first and gives the terminal back.
+    let _ = color_eyre::install();
+    tui::install_panic_hook();
+    let release = cli.release.as_deref();
+    let result = match cli.command {
+        None => commands::cockpit::run(&cli.common, release, cli.release_type.as_deref()),
+        Some(Cmd::Demo { speed, fresh }) => commands::demo::run(&cli.common, speed, fresh),
+        Some(Cmd::Status { json }) => commands::status::run(&cli.common, release, json),
+        Some(Cmd::Audit { json }) => commands::audit::run(&cli.common, release, json),
+        Some(Cmd::CheckConfig { file }) => commands::check_config::run(&cli.common, file),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        let code = if e.downcast_ref::<UsageError>().is_some() {
+            2
+        } else {
+            1
+        };
+        std::process::exit(code);
+    }
+}

@@ -1,0 +1,107 @@
+//! `releases.log`: one JSON line per finished release, the audit trail the procedure asks
+//! for (commit SHA, image tag, deploy time, approvers, rollback used).
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditApprover {
+    pub role: String,
+    pub name: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub version: String,
+    pub release_type: String,
+    pub environment: String,
+    pub commit_sha: Option<String>,
+    pub image: Option<String>,
+    pub deploy_started_at: Option<DateTime<Utc>>,
+    pub finished_at: DateTime<Utc>,
+    /// "stable", "rolled_back", or "abandoned".
+    pub outcome: String,
+    pub approvers: Vec<AuditApprover>,
+    /// `None` means no rollback; otherwise the method and the reason.
+    pub rollback: Option<AuditRollback>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRollback {
+    pub method: String,
+    pub reason: String,
+}
+
+pub fn append(path: &Path, record: &AuditRecord) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    let mut line = serde_json::to_vec(record).expect("audit records serialise");
+    line.push(b'\n');
+    file.write_all(&line)?;
+    file.sync_data()
+}
+
+/// Every readable record, and a message per line that is not one.
+pub fn read(path: &Path) -> std::io::Result<(Vec<AuditRecord>, Vec<String>)> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
+        Err(e) => return Err(e),
+    };
+    let mut records = Vec::new();
+    let mut problems = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(line) {
+            Ok(r) => records.push(r),
+            Err(e) => problems.push(format!(
+                "{}:{}: not an audit record: {e}",
+                path.display(),
+                i + 1
+            )),
+        }
+    }
+    Ok((records, problems))
+}
+
+/// The human table `audit` prints.
+pub fn render(records: &[AuditRecord]) -> String {
+    let mut out = String::new();
+    for r in records {
+        let approvers: Vec<String> = r
+            .approvers
+            .iter()
+            .map(|a| format!("{} ({})", a.name, a.role))
+            .collect();
+        let rollback = match &r.rollback {
+            None => "no rollback".to_string(),
+            Some(rb) => format!("rollback by {}: {}", rb.method, rb.reason),
+        };
+        out.push_str(&format!(
+            "{} {} [{}] {} -> {}\n  commit {}  image {}\n  deployed {}  finished {}\n  approvers: {}\n  {}\n",
+            r.version,
+            r.release_type,
+            r.environment,
+            r.outcome,
+            r.finished_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            r.commit_sha.as_deref().unwrap_or("-"),
+            r.image.as_deref().unwrap_or("-"),
+            r.deploy_started_at
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_else(|| "-".into()),
+            r.finished_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            if approvers.is_empty() { "-".to_string() } else { approvers.join(", ") },
+            rollback,
+        ));
+    }
+    out
+}

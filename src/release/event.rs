@@ -1,0 +1,104 @@
+//! What happened during a release, one journal line each. The release state is a fold over
+//! these, so a field added here must keep old journals readable (`#[serde(default)]`).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The go/no-go call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Go,
+    NoGo,
+}
+
+/// The outcome of running an item's check command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckOutcome {
+    pub argv: Vec<String>,
+    /// `None` when the command could not be started, was killed, or timed out.
+    pub exit_code: Option<i32>,
+    /// Why there is no exit code, or other trouble worth saying.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub duration_ms: u64,
+    /// sha256 of the whole output, so the kept copy can be verified.
+    pub output_sha256: String,
+    /// The last part of stdout and stderr interleaved, as the engineer saw it.
+    pub output_tail: String,
+    /// Where the full output was saved, relative to the state dir.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_file: Option<String>,
+}
+
+impl CheckOutcome {
+    pub fn passed(&self) -> bool {
+        self.exit_code == Some(0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    ReleaseCreated {
+        version: String,
+        release_type: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        commit_sha: Option<String>,
+    },
+    ItemTicked {
+        item: String,
+    },
+    ItemUnticked {
+        item: String,
+    },
+    ItemWaived {
+        item: String,
+        reason: String,
+    },
+    CheckStarted {
+        item: String,
+        argv: Vec<String>,
+    },
+    CheckFinished {
+        item: String,
+        outcome: CheckOutcome,
+    },
+    Approved {
+        role: String,
+        name: String,
+    },
+    ApprovalRevoked {
+        role: String,
+    },
+    Decision {
+        verdict: Verdict,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    TypeChanged {
+        release_type: String,
+        reason: String,
+    },
+    ComplianceSet {
+        required: bool,
+    },
+    StagingValidated {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    CommitSet {
+        commit_sha: String,
+    },
+}
+
+/// One journal line: an event with who did it and when, numbered from 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    /// The operator at the keyboard (approvals carry the approver's own name).
+    pub by: String,
+    #[serde(flatten)]
+    pub event: Event,
+}

@@ -1,0 +1,300 @@
+//! The release journal: JSON Lines, append-only, each line fsynced before it counts.
+//!
+//! A power loss can leave a half-written last line; opening keeps the valid prefix, saves
+//! the torn bytes beside the journal and says so. Damage anywhere else is not guessed
+//! around: the journal is the record of who approved what, so it is refused with the line.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use super::event::{Entry, Event};
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: the journal is damaged ({message}); it was left as it is")]
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}: the release is open in another cockpit")]
+    Locked { path: PathBuf },
+    #[error("{path}: a journal already exists for this release")]
+    Exists { path: PathBuf },
+}
+
+/// What opening found at the end of a journal that was cut short.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recovery {
+    /// The 1-based line that was damaged.
+    pub line: usize,
+    pub kept_events: usize,
+    pub reason: String,
+    /// Where the damaged bytes were saved, so nothing is thrown away.
+    pub saved_to: PathBuf,
+}
+
+impl std::fmt::Display for Recovery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the journal's last line ({}) was cut short ({}); kept the {} events before it, saved the damaged bytes to {}",
+            self.line,
+            self.reason,
+            self.kept_events,
+            self.saved_to.display()
+        )
+    }
+}
+
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    next_seq: u64,
+}
+
+pub struct Opened {
+    pub journal: Journal,
+    pub entries: Vec<Entry>,
+    pub recovery: Option<Recovery>,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
+    move |source| JournalError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Parses journal text into entries; `Err` names the first bad line.
+enum Parsed {
+    Clean(Vec<Entry>),
+    /// Valid entries, then a damaged last line starting at `offset`.
+    TornTail {
+        entries: Vec<Entry>,
+        offset: usize,
+        line: usize,
+        reason: String,
+    },
+}
+
+fn parse(path: &Path, bytes: &[u8]) -> Result<Parsed, JournalError> {
+    let mut entries = Vec::new();
+    let mut offset = 0;
+    let mut line_no = 0;
+    while offset < bytes.len() {
+        line_no += 1;
+        let rest = &bytes[offset..];
+        let (line, complete) = match rest.iter().position(|b| *b == b'\n') {
+            Some(n) => (&rest[..n], true),
+            None => (rest, false),
+        };
+        let is_last = offset + line.len() + usize::from(complete) >= bytes.len();
+        let parsed = std::str::from_utf8(line)
+            .map_err(|e| e.to_string())
+            .and_then(|s| serde_json::from_str::<Entry>(s).map_err(|e| e.to_string()))
+            .and_then(|e| {
+                let expected = entries.len() as u64 + 1;
+                if e.seq == expected {
+                    Ok(e)
+                } else {
+                    Err(format!(
+                        "event number {} where {expected} was expected",
+                        e.seq
+                    ))
+                }
+            });
+        match parsed {
+            Ok(entry) => entries.push(entry),
+            Err(reason) if is_last => {
+                let reason = if complete {
+                    reason
+                } else {
+                    format!("no line end: {reason}")
+                };
+                return Ok(Parsed::TornTail {
+                    entries,
+                    offset,
+                    line: line_no,
+                    reason,
+                });
+            }
+            Err(message) => {
+                return Err(JournalError::Corrupt {
+                    path: path.to_path_buf(),
+                    line: line_no,
+                    message,
+                });
+            }
+        }
+        offset += line.len() + usize::from(complete);
+    }
+    Ok(Parsed::Clean(entries))
+}
+
+/// Reads a journal without touching it (for `status`, `audit` and other readers).
+pub fn read(path: &Path) -> Result<(Vec<Entry>, Option<String>), JournalError> {
+    let bytes = std::fs::read(path).map_err(io(path))?;
+    match parse(path, &bytes)? {
+        Parsed::Clean(entries) => Ok((entries, None)),
+        Parsed::TornTail {
+            entries,
+            line,
+            reason,
+            ..
+        } => Ok((
+            entries,
+            Some(format!(
+                "line {line} is cut short ({reason}) and was not read"
+            )),
+        )),
+    }
+}
+
+fn sync_dir(path: &Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+impl Journal {
+    /// Creates the journal of a new release with its first event, durable on return.
+    pub fn create(
+        path: &Path,
+        by: &str,
+        at: DateTime<Utc>,
+        first: Event,
+    ) -> Result<(Journal, Entry), JournalError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .read(true)
+            .open(path)
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    JournalError::Exists {
+                        path: path.to_path_buf(),
+                    }
+                } else {
+                    io(path)(e)
+                }
+            })?;
+        lock(&file, path)?;
+        let mut journal = Journal {
+            path: path.to_path_buf(),
+            file,
+            next_seq: 1,
+        };
+        let entry = journal.append(by, at, first)?;
+        sync_dir(path).map_err(io(path))?;
+        Ok((journal, entry))
+    }
+
+    /// Opens an existing journal for appending, recovering a torn last line.
+    pub fn open(path: &Path) -> Result<Opened, JournalError> {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(io(path))?;
+        lock(&file, path)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(io(path))?;
+        let (entries, recovery) = match parse(path, &bytes)? {
+            Parsed::Clean(entries) => {
+                if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+                    // A whole event whose line end did not make it: finish the line.
+                    file.write_all(b"\n").map_err(io(path))?;
+                    file.sync_data().map_err(io(path))?;
+                }
+                (entries, None)
+            }
+            Parsed::TornTail {
+                entries,
+                offset,
+                line,
+                reason,
+            } => {
+                let saved_to = torn_copy_path(path);
+                std::fs::write(&saved_to, &bytes[offset..]).map_err(io(&saved_to))?;
+                file.set_len(offset as u64).map_err(io(path))?;
+                file.seek(SeekFrom::End(0)).map_err(io(path))?;
+                file.sync_all().map_err(io(path))?;
+                sync_dir(path).map_err(io(path))?;
+                let recovery = Recovery {
+                    line,
+                    kept_events: entries.len(),
+                    reason,
+                    saved_to,
+                };
+                tracing::warn!(journal = %path.display(), "{recovery}");
+                (entries, Some(recovery))
+            }
+        };
+        let next_seq = entries.len() as u64 + 1;
+        Ok(Opened {
+            journal: Journal {
+                path: path.to_path_buf(),
+                file,
+                next_seq,
+            },
+            entries,
+            recovery,
+        })
+    }
+
+    /// Appends one event; when this returns `Ok` the event is on disk.
+    pub fn append(
+        &mut self,
+        by: &str,
+        at: DateTime<Utc>,
+        event: Event,
+    ) -> Result<Entry, JournalError> {
+        let entry = Entry {
+            seq: self.next_seq,
+            at,
+            by: by.to_string(),
+            event,
+        };
+        let mut line = serde_json::to_vec(&entry).expect("events always serialise");
+        line.push(b'\n');
+        self.file.write_all(&line).map_err(io(&self.path))?;
+        self.file.sync_data().map_err(io(&self.path))?;
+        self.next_seq += 1;
+        Ok(entry)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn lock(file: &File, path: &Path) -> Result<(), JournalError> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(JournalError::Locked {
+            path: path.to_path_buf(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(path)(e)),
+    }
+}
+
+fn torn_copy_path(path: &Path) -> PathBuf {
+    let stamp = Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".torn-{stamp}"));
+    path.with_file_name(name)
+}

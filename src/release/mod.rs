@@ -1,0 +1,14 @@
+//! The release domain: the procedure, the journal of what happened, the state folded from
+//! it, the rules checked before anything is written, the gates, the calendar and the audit
+//! log.
+
+pub mod audit;
+pub mod clock;
+pub mod event;
+pub mod gates;
+pub mod journal;
+pub mod procedure;
+pub mod rules;
+pub mod schedule;
+pub mod state;
+pub mod store;

@@ -1,0 +1,248 @@
+//! The procedure's rules, checked before an event is written. A refusal is a sentence the
+//! operator reads, saying what to do instead.
+
+use super::event::{Event, Verdict};
+use super::gates::{missing_approvals, phase_applies};
+use super::state::{ItemStatus, ReleaseState};
+use crate::config::Config;
+
+/// Names are compared the way people type them: trimmed, any case.
+pub fn same_person(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
+}
+
+/// Checks whether `event` may be recorded now, as requested by `by`.
+pub fn check(release: &ReleaseState, config: &Config, event: &Event) -> Result<(), String> {
+    match event {
+        Event::ReleaseCreated { .. } => Err("the release already exists".into()),
+        Event::ItemTicked { item } => {
+            let state = open_item(release, config, item)?;
+            if state.check_running {
+                return Err(format!("{item}: its check is still running"));
+            }
+            Ok(())
+        }
+        Event::ItemUnticked { item } => {
+            known_item(config, item)?;
+            if release.item(item).status.is_settled() {
+                Ok(())
+            } else {
+                Err(format!("{item} is not ticked or waived"))
+            }
+        }
+        Event::ItemWaived { item, reason } => {
+            open_item(release, config, item)?;
+            if reason.trim().is_empty() {
+                return Err("a waiver needs a reason".into());
+            }
+            Ok(())
+        }
+        Event::CheckStarted { item, .. } => {
+            let (_, spec) = known_item(config, item)?;
+            if spec.check.is_none() {
+                return Err(format!("{item} has no check command in the config"));
+            }
+            if release.item(item).check_running {
+                return Err(format!("{item}: its check is already running"));
+            }
+            Ok(())
+        }
+        Event::CheckFinished { item, .. } => known_item(config, item).map(|_| ()),
+        Event::Approved { role, name } => check_approval(release, config, role, name),
+        Event::ApprovalRevoked { role } => {
+            if release.approvals.contains_key(role) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "no approval as {} to revoke",
+                    config.roles.title(role)
+                ))
+            }
+        }
+        Event::Decision { verdict, reason } => {
+            let spec = config
+                .release_type(&release.release_type)
+                .ok_or_else(|| unknown_type(config, &release.release_type))?;
+            if !spec.go_no_go {
+                return Err(format!("a {} release has no go/no-go decision", spec.id));
+            }
+            match verdict {
+                Verdict::NoGo if reason.as_deref().is_none_or(|r| r.trim().is_empty()) => {
+                    Err("a no-go needs a reason".into())
+                }
+                Verdict::Go => {
+                    let missing = missing_approvals(release, config);
+                    if missing.is_empty() {
+                        Ok(())
+                    } else {
+                        let names: Vec<String> = missing
+                            .iter()
+                            .map(|any| {
+                                any.iter()
+                                    .map(|r| config.roles.title(r))
+                                    .collect::<Vec<_>>()
+                                    .join(" or ")
+                            })
+                            .collect();
+                        Err(format!(
+                            "a go needs the required approvals first; missing: {}",
+                            names.join(", ")
+                        ))
+                    }
+                }
+                Verdict::NoGo => Ok(()),
+            }
+        }
+        Event::TypeChanged {
+            release_type,
+            reason,
+        } => {
+            config
+                .release_type(release_type)
+                .ok_or_else(|| unknown_type(config, release_type))?;
+            if *release_type == release.release_type {
+                return Err(format!("the release is already {release_type}"));
+            }
+            if reason.trim().is_empty() {
+                return Err("changing the release type needs a reason".into());
+            }
+            Ok(())
+        }
+        Event::ComplianceSet { required } => {
+            if *required == release.compliance {
+                Err(format!(
+                    "compliance is already {}",
+                    if *required { "on" } else { "off" }
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        Event::StagingValidated { .. } => {
+            if release.staging_validated.is_some() {
+                Err("staging is already validated".into())
+            } else {
+                Ok(())
+            }
+        }
+        Event::CommitSet { commit_sha } => {
+            let ok = (7..=64).contains(&commit_sha.len())
+                && commit_sha.chars().all(|c| c.is_ascii_hexdigit());
+            if ok {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{commit_sha:?} is not a git commit SHA (7 to 64 hex digits)"
+                ))
+            }
+        }
+    }
+}
+
+fn unknown_type(config: &Config, id: &str) -> String {
+    let known: Vec<&str> = config.release_types.iter().map(|t| t.id.as_str()).collect();
+    format!(
+        "unknown release type {id:?} (types are: {})",
+        known.join(", ")
+    )
+}
+
+fn known_item<'a>(
+    config: &'a Config,
+    item: &str,
+) -> Result<
+    (
+        &'a crate::release::procedure::Phase,
+        &'a crate::release::procedure::ChecklistItem,
+    ),
+    String,
+> {
+    config
+        .procedure
+        .item(item)
+        .ok_or_else(|| format!("no checklist item {item:?}"))
+}
+
+fn open_item(
+    release: &ReleaseState,
+    config: &Config,
+    item: &str,
+) -> Result<crate::release::state::ItemState, String> {
+    let (phase, _) = known_item(config, item)?;
+    if !phase_applies(release, phase.only_when) {
+        return Err(format!(
+            "{item} belongs to {}, which this release does not use (compliance is off)",
+            phase.title
+        ));
+    }
+    let state = release.item(item);
+    match &state.status {
+        ItemStatus::Open => Ok(state),
+        ItemStatus::Done { signed, .. } => {
+            Err(format!("{item} is already done (by {})", signed.by))
+        }
+        ItemStatus::Waived { signed, .. } => {
+            Err(format!("{item} is already waived (by {})", signed.by))
+        }
+    }
+}
+
+fn check_approval(
+    release: &ReleaseState,
+    config: &Config,
+    role: &str,
+    name: &str,
+) -> Result<(), String> {
+    let spec = config
+        .release_type(&release.release_type)
+        .ok_or_else(|| unknown_type(config, &release.release_type))?;
+    let title = config.roles.title(role);
+    if name.trim().is_empty() {
+        return Err("an approval needs the approver's name".into());
+    }
+    let Some(req) = spec
+        .approvals
+        .iter()
+        .find(|r| r.any_of.iter().any(|x| x == role))
+    else {
+        let needed: Vec<String> = spec
+            .approvals
+            .iter()
+            .map(|r| {
+                r.any_of
+                    .iter()
+                    .map(|x| config.roles.title(x))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            })
+            .collect();
+        return Err(format!(
+            "a {} release does not need a {title} approval (it needs: {})",
+            spec.id,
+            needed.join(" + ")
+        ));
+    };
+    if let Some((filled, existing)) = req
+        .any_of
+        .iter()
+        .find_map(|r| release.approvals.get(r).map(|a| (r, a)))
+    {
+        return Err(format!(
+            "{} already approved as {}; that requirement is met",
+            existing.name,
+            config.roles.title(filled)
+        ));
+    }
+    if let Some((other, _)) = release
+        .approvals
+        .iter()
+        .find(|(_, a)| same_person(&a.name, name))
+    {
+        return Err(format!(
+            "{} already approved as {}; one person cannot fill two required roles",
+            name.trim(),
+            config.roles.title(other)
+        ));
+    }
+    Ok(())
+}

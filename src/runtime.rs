@@ -1,0 +1,166 @@
+//! The edge where commands become effects: the journal, opening releases, check processes.
+//! Results known at once are queued and folded in before the next frame, so the screen
+//! never shows an event as done before it is on disk.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::app::{App, Command, Msg, update};
+use crate::config::Config;
+use crate::release::clock::Clock;
+use crate::release::journal::Journal;
+use crate::release::store::{StateDir, parse_version};
+use crate::tasks::check::{self, CheckRequest};
+
+pub struct Runtime {
+    pub config: Config,
+    pub store: StateDir,
+    pub operator: String,
+    pub clock: Arc<dyn Clock>,
+    /// The type a release gets when it is created without one being chosen.
+    pub default_type: String,
+    journal: Option<Journal>,
+    checks: HashMap<String, oneshot::Sender<()>>,
+    tx: mpsc::UnboundedSender<Msg>,
+}
+
+impl Runtime {
+    pub fn new(
+        config: Config,
+        store: StateDir,
+        operator: String,
+        clock: Arc<dyn Clock>,
+        tx: mpsc::UnboundedSender<Msg>,
+    ) -> Self {
+        let default_type = config
+            .release_types
+            .first()
+            .map(|t| t.id.clone())
+            .unwrap_or_default();
+        Self {
+            config,
+            store,
+            operator,
+            clock,
+            default_type,
+            journal: None,
+            checks: HashMap::new(),
+            tx,
+        }
+    }
+
+    pub fn set_journal(&mut self, journal: Journal) {
+        self.journal = Some(journal);
+    }
+
+    /// Feeds one message through `update`, carrying out the commands it returns and the
+    /// messages those produce, until nothing is left to do.
+    pub fn process(&mut self, app: &mut App, msg: Msg) {
+        let mut queue = VecDeque::from([msg]);
+        while let Some(m) = queue.pop_front() {
+            for cmd in update(app, m) {
+                self.execute(cmd, &mut queue);
+            }
+        }
+    }
+
+    fn execute(&mut self, cmd: Command, queue: &mut VecDeque<Msg>) {
+        match cmd {
+            Command::Record(event) => {
+                let Some(journal) = &mut self.journal else {
+                    queue.push_back(Msg::RecordFailed {
+                        event,
+                        error: "no release journal is open".into(),
+                    });
+                    return;
+                };
+                match journal.append(&self.operator, self.clock.now(), event.clone()) {
+                    Ok(entry) => queue.push_back(Msg::Recorded(entry)),
+                    Err(e) => queue.push_back(Msg::RecordFailed {
+                        event,
+                        error: e.to_string(),
+                    }),
+                }
+            }
+            Command::OpenRelease {
+                version,
+                release_type,
+            } => queue.push_back(self.open_release(&version, &release_type)),
+            Command::RunCheck {
+                item,
+                argv,
+                timeout_secs,
+            } => {
+                let (cancel_tx, cancel_rx) = oneshot::channel();
+                self.checks.insert(item.clone(), cancel_tx);
+                let version = self
+                    .journal
+                    .as_ref()
+                    .and_then(|j| j.path().file_stem())
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                let stamp = self.clock.now().format("%Y%m%dT%H%M%SZ");
+                let dir = self.store.check_output_dir(&version);
+                let file = format!("{item}-{stamp}.log");
+                let shown = format!("releases/{version}.checks/{file}");
+                let req = CheckRequest {
+                    item,
+                    argv,
+                    timeout: Duration::from_secs(timeout_secs),
+                    output_file: Some((dir.join(file), shown)),
+                };
+                tokio::spawn(check::run(req, self.tx.clone(), cancel_rx));
+            }
+            Command::CancelCheck { item } => {
+                if let Some(cancel) = self.checks.remove(&item) {
+                    let _ = cancel.send(());
+                }
+            }
+            Command::ForcePanic => panic!("forced panic (the test-only F12 trigger)"),
+            Command::Quit => {}
+        }
+    }
+
+    fn open_release(&mut self, version: &str, release_type: &str) -> Msg {
+        let v = match parse_version(version) {
+            Ok(v) => v,
+            Err(e) => return Msg::OpenFailed(e.to_string()),
+        };
+        let create_as = if release_type.is_empty() {
+            self.default_type.clone()
+        } else {
+            release_type.to_string()
+        };
+        // Let go of the current release first, so reopening the same one does not trip the lock.
+        let previous = self.journal.take();
+        drop(previous);
+        match self.store.open_or_create(
+            &self.config,
+            &v,
+            &create_as,
+            &self.operator,
+            self.clock.now(),
+        ) {
+            Ok(opened) => {
+                if let Err(e) = self.store.set_current(&v) {
+                    tracing::warn!("could not remember the current release: {e}");
+                }
+                self.journal = Some(opened.journal);
+                Msg::ReleaseOpened {
+                    state: opened.state,
+                    releases: self
+                        .store
+                        .releases()
+                        .iter()
+                        .map(|v| v.to_string())
+                        .collect(),
+                    notice: opened.recovery.map(|r| r.to_string()),
+                }
+            }
+            Err(e) => Msg::OpenFailed(format!("could not open release {v}: {e}")),
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Running an item's check command: argv (never a shell), output streamed line by line,
+//! a timeout, cancellation, and the whole output kept on disk with its digest.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Command;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::app::Msg;
+use crate::release::event::CheckOutcome;
+
+/// How much of the output the journal keeps; the rest is in the saved file.
+const TAIL_BYTES: usize = 4096;
+/// How much output is kept at all, so a runaway command cannot fill memory.
+const MAX_OUTPUT: usize = 8 * 1024 * 1024;
+
+pub struct CheckRequest {
+    pub item: String,
+    pub argv: Vec<String>,
+    pub timeout: Duration,
+    /// Where to save the full output, and how the journal names it (relative to the state dir).
+    pub output_file: Option<(PathBuf, String)>,
+}
+
+fn spawn_reader<R: AsyncRead + Unpin + Send + 'static>(
+    reader: R,
+    lines: mpsc::UnboundedSender<String>,
+) {
+    tokio::spawn(async move {
+        let mut reader = BufReader::new(reader).lines();
+        while let Ok(Some(line)) = reader.next_line().await {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+fn tail(s: &str) -> String {
+    if s.len() <= TAIL_BYTES {
+        return s.to_string();
+    }
+    let mut start = s.len() - TAIL_BYTES;
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("…{}", &s[start..])
+}
+
+/// Runs the check to the end (or timeout, or cancel) and sends `CheckDone`.
+pub async fn run(req: CheckRequest, tx: mpsc::UnboundedSender<Msg>, cancel: oneshot::Receiver<()>) {
+    let started = Instant::now();
+    let (program, args) = req.argv.split_first().expect("config requires a program");
+    let child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn();
+    let mut output = String::new();
+    let mut error = None;
+    let mut exit_code = None;
+    match child {
+        Err(e) => error = Some(format!("could not start {program}: {e}")),
+        Ok(mut child) => {
+            let (line_tx, mut line_rx) = mpsc::unbounded_channel();
+            if let Some(out) = child.stdout.take() {
+                spawn_reader(out, line_tx.clone());
+            }
+            if let Some(err) = child.stderr.take() {
+                spawn_reader(err, line_tx.clone());
+            }
+            drop(line_tx);
+            let deadline = tokio::time::sleep(req.timeout);
+            tokio::pin!(deadline);
+            tokio::pin!(cancel);
+            let mut lines_open = true;
+            loop {
+                tokio::select! {
+                    line = line_rx.recv(), if lines_open => match line {
+                        Some(line) => {
+                            if output.len() < MAX_OUTPUT {
+                                output.push_str(&line);
+                                output.push('\n');
+                            }
+                            let _ = tx.send(Msg::CheckOutput { item: req.item.clone(), line });
+                        }
+                        None => lines_open = false,
+                    },
+                    status = child.wait(), if !lines_open => {
+                        match status {
+                            Ok(s) => {
+                                exit_code = s.code();
+                                if exit_code.is_none() {
+                                    error = Some(format!("ended by a signal ({s})"));
+                                }
+                            }
+                            Err(e) => error = Some(format!("could not wait for it: {e}")),
+                        }
+                        break;
+                    }
+                    _ = &mut deadline => {
+                        let _ = child.kill().await;
+                        error = Some(format!("timed out after {} s", req.timeout.as_secs()));
+                        break;
+                    }
+                    _ = &mut cancel => {
+                        let _ = child.kill().await;
+                        error = Some("cancelled".into());
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let digest = Sha256::digest(output.as_bytes());
+    let mut output_file = None;
+    if let Some((path, shown)) = &req.output_file {
+        let saved = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|_| std::fs::write(path, output.as_bytes()));
+        match saved {
+            Ok(()) => output_file = Some(shown.clone()),
+            Err(e) => tracing::warn!("could not save check output to {}: {e}", path.display()),
+        }
+    }
+    let outcome = CheckOutcome {
+        argv: req.argv.clone(),
+        exit_code,
+        error,
+        duration_ms: started.elapsed().as_millis() as u64,
+        output_sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        output_tail: tail(&output),
+        output_file,
+    };
+    let _ = tx.send(Msg::CheckDone {
+        item: req.item,
+        outcome,
+    });
+}

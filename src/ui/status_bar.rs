@@ -1,0 +1,105 @@
+//! The two status lines on top (where, what, when, and the gates at a glance) and the key
+//! hints at the bottom.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::theme::Theme;
+use crate::app::App;
+use crate::release::event::Verdict;
+use crate::release::gates::{Gate, GateStatus, Gates};
+use crate::release::schedule;
+
+fn gate_span<'a>(gate: &Gate, theme: &Theme) -> Span<'a> {
+    match gate.status {
+        GateStatus::Open => Span::styled(format!("{} OPEN", gate.target), theme.ok()),
+        GateStatus::NotUsed => Span::styled(format!("{} not used", gate.target), theme.dim()),
+        GateStatus::Blocked => Span::styled(
+            format!("{} BLOCKED ({})", gate.target, gate.blockers.len()),
+            theme.bad(),
+        ),
+    }
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, gates: Option<&Gates>, theme: &Theme) {
+    let env = app.config.environment(&app.env);
+    let mut first = vec![
+        Span::styled(" release-cockpit ", theme.title()),
+        Span::raw("│ env "),
+        Span::styled(app.env.clone(), theme.title()),
+    ];
+    if env.is_some_and(|e| e.protected) {
+        first.push(Span::styled(" (protected)", theme.warn()));
+    }
+    first.push(Span::raw(" │ "));
+    match &app.release {
+        Some(r) => {
+            first.push(Span::styled(
+                format!("release {}", r.version),
+                theme.title(),
+            ));
+            first.push(Span::raw(format!(" {}", r.release_type)));
+            if r.compliance {
+                first.push(Span::styled(" +compliance", theme.warn()));
+            }
+            match &r.decision {
+                Some(d) if d.verdict == Verdict::Go => {
+                    first.push(Span::styled(format!(" GO by {}", d.signed.by), theme.ok()))
+                }
+                Some(d) => first.push(Span::styled(
+                    format!(" NO-GO by {}", d.signed.by),
+                    theme.bad(),
+                )),
+                None => {}
+            }
+        }
+        None => first.push(Span::styled("no release open (n: new)", theme.warn())),
+    }
+    first.push(Span::raw(format!(" │ {}", app.operator)));
+    if app.saving > 0 {
+        first.push(Span::styled(" │ saving…", theme.warn()));
+    }
+    let decided = app.release.as_ref().is_some_and(|r| r.decision.is_some());
+    let mut second = vec![
+        Span::raw(" "),
+        Span::raw(schedule::describe(&app.config.schedule, app.now, decided)),
+        Span::raw(" │ "),
+    ];
+    match gates {
+        Some(g) => {
+            second.push(gate_span(&g.staging, theme));
+            second.push(Span::raw(" │ "));
+            second.push(gate_span(&g.production, theme));
+        }
+        None => second.push(Span::styled("gates: no release", theme.dim())),
+    }
+    frame.render_widget(
+        Paragraph::new(vec![Line::from(first), Line::from(second)]).style(theme.status_bar()),
+        area,
+    );
+}
+
+pub fn footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let hints: &[(&str, &str)] = if app.modal.is_some() {
+        &[("Enter", "ok"), ("Esc", "cancel"), ("↑↓", "choose")]
+    } else {
+        &[
+            ("?", "help"),
+            ("Space", "tick"),
+            ("w", "waive"),
+            ("a", "approve"),
+            ("d", "go/no-go"),
+            ("c", "check"),
+            ("Tab", "pane"),
+            ("q", "quit"),
+        ]
+    };
+    let mut spans = Vec::new();
+    for (k, what) in hints {
+        spans.push(Span::styled(format!(" {k}"), theme.key()));
+        spans.push(Span::raw(format!(" {what} ")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
