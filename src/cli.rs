@@ -64,6 +64,9 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Append events to a release's journal from stdin (JSON Lines), for scripts and CI;
+    /// each is checked by the cockpit's rules and echoed once it is on disk.
+    Record,
     /// Validate a config file; exit 0, or 2 with one message per problem.
     CheckConfig {
         /// The file to check (default: the config the cockpit would use).

@@ -55,8 +55,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
             app.log(
                 Level::Info,
                 format!(
-                    "release {} ({}) open, {} events",
-                    state.version, state.release_type, state.events
+                    "release {} ({}) open, {} event{} in its journal",
+                    state.version,
+                    state.release_type,
+                    state.events,
+                    if state.events == 1 { "" } else { "s" }
                 ),
             );
             if let Some(n) = notice {

@@ -91,9 +91,9 @@ mod tests {
     #[test]
     fn windows_fall_every_other_tuesday_at_ten() {
         let s = schedule();
-        // 2026-11-26 is a Thursday; 2024-10-29 + 55 fortnights = 2026-12-01 (a Tuesday).
+        // 2026-11-26 is a Thursday; 2024-10-29 + 55 fortnights = 2026-12-08 (a Tuesday).
         let w = next_window(&s, at("2026-11-26T11:00:00Z"));
-        assert_eq!(w, at("2026-12-01T10:00:00Z"));
+        assert_eq!(w, at("2026-12-08T10:00:00Z"));
         assert_eq!(w.format("%A").to_string(), "Tuesday");
         // Before the anchor the cadence still holds.
         assert_eq!(
@@ -106,21 +106,21 @@ mod tests {
     fn release_day_counts_down_to_go_no_go_then_says_overdue() {
         let s = schedule();
         assert_eq!(
-            describe(&s, at("2026-12-01T07:30:00Z"), false),
+            describe(&s, at("2026-12-08T07:30:00Z"), false),
             "release day: go/no-go at 09:00 UTC, in 1h 30m"
         );
         assert_eq!(
-            describe(&s, at("2026-12-01T09:12:00Z"), false),
+            describe(&s, at("2026-12-08T09:12:00Z"), false),
             "release day: go/no-go OVERDUE by 12m"
         );
         // Later the same day the window is still today's, not the next fortnight's.
         assert_eq!(
-            describe(&s, at("2026-12-01T11:00:00Z"), true),
+            describe(&s, at("2026-12-08T11:00:00Z"), true),
             "release day: window opened 1h 00m ago"
         );
         assert_eq!(
             describe(&s, at("2026-11-26T10:00:00Z"), false),
-            "next window Tue 2026-12-01 10:00 UTC (in 5d 0h)"
+            "next window Tue 2026-12-08 10:00 UTC (in 12d 0h)"
         );
     }
 }

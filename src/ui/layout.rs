@@ -62,7 +62,7 @@ pub fn areas(area: Rect, zoom: Option<Pane>) -> Areas {
         Layout::vertical([Constraint::Min(0), Constraint::Length(log_height)]).areas(body);
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(upper);
-    let gate_height = if tall { 10 } else { 6 };
+    let gate_height = if tall { 12 } else { 9 };
     let [gates, rollout, timeline] = Layout::vertical([
         Constraint::Length(gate_height),
         Constraint::Ratio(1, 2),

@@ -1,0 +1,237 @@
+//! A cockpit without a terminal: the real `update`, the real runtime and journal in a temp
+//! state dir, a manual clock, and a TestBackend to draw on.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use release_cockpit::app::{App, Msg};
+use release_cockpit::config::Config;
+use release_cockpit::release::clock::{Clock, ManualClock};
+use release_cockpit::release::gates::{Gates, evaluate};
+use release_cockpit::release::state::ReleaseState;
+use release_cockpit::release::store::{StateDir, parse_version};
+use release_cockpit::runtime::Runtime;
+use tokio::sync::mpsc;
+
+pub const START: &str = "2026-11-26T11:00:00Z";
+
+pub fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+pub struct Cockpit {
+    pub app: App,
+    pub rt: Runtime,
+    pub clock: ManualClock,
+    pub rx: mpsc::UnboundedReceiver<Msg>,
+    pub dir: tempfile::TempDir,
+    pub version: String,
+}
+
+impl Cockpit {
+    pub fn new(release_type: &str) -> Self {
+        Self::with_config(Config::embedded(), release_type)
+    }
+
+    pub fn with_config(config: Config, release_type: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Self::open_in(dir, config, "1.2.3", release_type)
+    }
+
+    pub fn open_in(
+        dir: tempfile::TempDir,
+        config: Config,
+        version: &str,
+        release_type: &str,
+    ) -> Self {
+        let clock = ManualClock::new(at(START));
+        let store = StateDir::new(dir.path());
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut app = App::new(
+            config.clone(),
+            "staging".into(),
+            "alice".into(),
+            clock.now(),
+        );
+        app.state_dir = dir.path().to_path_buf();
+        app.log_file = dir.path().join("logs/release-cockpit.log");
+        let clock_arc: Arc<dyn Clock> = Arc::new(clock.clone());
+        let mut rt = Runtime::new(config.clone(), store.clone(), "alice".into(), clock_arc, tx);
+        let v = parse_version(version).unwrap();
+        let opened = store
+            .open_or_create(&config, &v, release_type, "alice", clock.now())
+            .unwrap();
+        rt.set_journal(opened.journal);
+        rt.process(
+            &mut app,
+            Msg::ReleaseOpened {
+                state: opened.state,
+                releases: vec![version.to_string()],
+                notice: opened.recovery.map(|r| r.to_string()),
+            },
+        );
+        Self {
+            app,
+            rt,
+            clock,
+            rx,
+            dir,
+            version: version.to_string(),
+        }
+    }
+
+    pub fn send(&mut self, msg: Msg) {
+        self.rt.process(&mut self.app, msg);
+    }
+
+    pub fn key(&mut self, code: KeyCode) {
+        self.send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+
+    pub fn char(&mut self, c: char) {
+        self.key(KeyCode::Char(c));
+    }
+
+    /// Presses each character as a key.
+    pub fn keys(&mut self, s: &str) {
+        for c in s.chars() {
+            self.char(c);
+        }
+    }
+
+    pub fn enter(&mut self) {
+        self.key(KeyCode::Enter);
+    }
+
+    /// Types text into an open prompt and submits it.
+    pub fn answer(&mut self, text: &str) {
+        self.keys(text);
+        self.enter();
+    }
+
+    pub fn release(&self) -> &ReleaseState {
+        self.app.release.as_ref().expect("a release is open")
+    }
+
+    pub fn gates(&self) -> Gates {
+        evaluate(self.release(), &self.app.config)
+    }
+
+    /// Moves the checklist cursor onto an item by id.
+    pub fn select(&mut self, item: &str) {
+        use release_cockpit::app::checklist::{Row, rows};
+        let all = rows(
+            &self.app.config,
+            self.release(),
+            &self.app.collapsed_phases,
+            self.app.now,
+        );
+        let i = all
+            .iter()
+            .position(|r| matches!(r, Row::Item { id, .. } if id == item))
+            .unwrap_or_else(|| panic!("no visible row for {item}"));
+        self.app.checklist.selected = i;
+    }
+
+    pub fn tick(&mut self, item: &str) {
+        self.select(item);
+        self.char(' ');
+    }
+
+    /// Ticks every item of the phases the release type gates on.
+    pub fn tick_phase(&mut self, phase: &str) {
+        let ids: Vec<String> = self
+            .app
+            .config
+            .procedure
+            .phase(phase)
+            .unwrap()
+            .items
+            .iter()
+            .map(|i| i.id.clone())
+            .collect();
+        for id in ids {
+            if !self.release().item(&id).status.is_settled() {
+                self.tick(&id);
+            }
+        }
+    }
+
+    /// Records an approval through the keyboard: `a`, pick the role, type the name.
+    pub fn approve(&mut self, role: &str, name: &str) {
+        self.char('a');
+        let Some(release_cockpit::app::Modal::Pick(p)) = &self.app.modal else {
+            panic!("approve did not open a picker: {:?}", self.app.modal);
+        };
+        let target = p
+            .options
+            .iter()
+            .position(|o| o.id == role)
+            .expect("role offered");
+        let n = p.options.len();
+        let steps = (target + n - p.selected) % n;
+        for _ in 0..steps {
+            self.char('j');
+        }
+        self.enter();
+        if matches!(self.app.modal, Some(release_cockpit::app::Modal::Input(_))) {
+            self.answer(name);
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn last_log(&self) -> String {
+        self.app
+            .log
+            .back()
+            .map(|l| l.text.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn modal_error(&self) -> Option<String> {
+        use release_cockpit::app::Modal;
+        match &self.app.modal {
+            Some(Modal::Input(i)) => i.error.clone(),
+            Some(Modal::Pick(p)) => p.error.clone(),
+            Some(Modal::Confirm(c)) => c.error.clone(),
+            _ => None,
+        }
+    }
+
+    /// The release as a fresh process would see it: folded again from the journal on disk.
+    pub fn reread(&self) -> ReleaseState {
+        let store = StateDir::new(self.dir.path());
+        store
+            .read(&parse_version(&self.version).unwrap())
+            .unwrap()
+            .0
+    }
+
+    pub fn render(&self, w: u16, h: u16) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        terminal
+            .draw(|f| release_cockpit::ui::draw(f, &self.app))
+            .unwrap();
+        buffer_text(terminal.backend().buffer())
+    }
+}
+
+pub fn buffer_text(buf: &ratatui::buffer::Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        for x in 0..buf.area.width {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
