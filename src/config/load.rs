@@ -14,6 +14,9 @@ use crate::release::procedure::{
     Roles, StagingPolicy,
 };
 
+/// How problems in the embedded default are attributed.
+pub(crate) const DEFAULT_ORIGIN: &str = "embedded default";
+
 /// The longest a check command may be given.
 const MAX_CHECK_TIMEOUT_SECS: i64 = 24 * 3600;
 
@@ -28,7 +31,7 @@ fn parse_doc(src: &Source) -> Result<Document<String>, Problem> {
 
 pub fn load(origin: &str, text: &str) -> Result<Config, Vec<Problem>> {
     let user_src = Source::new(origin, text);
-    let default_src = Source::new("embedded default", DEFAULT_TOML);
+    let default_src = Source::new(DEFAULT_ORIGIN, DEFAULT_TOML);
     let user_doc = parse_doc(&user_src).map_err(|p| vec![p])?;
     let default_doc = parse_doc(&default_src).map_err(|p| vec![p])?;
     let user = Cursor::root(&user_src, &user_doc);
@@ -57,13 +60,13 @@ pub fn load(origin: &str, text: &str) -> Result<Config, Vec<Problem>> {
 
 /// Every key path the reader knows, for the test that keeps config.example.toml complete.
 pub fn known_key_paths() -> BTreeSet<String> {
-    let src = Source::new("embedded default", DEFAULT_TOML);
+    let src = Source::new(DEFAULT_ORIGIN, DEFAULT_TOML);
     let doc = parse_doc(&src).expect("default parses");
     let root = Cursor::root(&src, &doc);
     let empty_src = Source::new("empty", "");
     let empty_doc = parse_doc(&empty_src).expect("empty parses");
     let empty = Cursor::root(&empty_src, &empty_doc);
-    read_config("embedded default", &root, &empty);
+    read_config(DEFAULT_ORIGIN, &root, &empty);
     src.asked_paths()
 }
 
@@ -81,16 +84,23 @@ fn read_config(origin: &str, user: &Cursor, default: &Cursor) -> Option<Config> 
     });
     let state_dir = user.opt_str("state_dir").map(|s| expand_home(&s));
     let schedule = pick("schedule").and_then(|c| read_schedule(&c));
-    let roles = pick("roles").map(|c| {
+    let roles_c = pick("roles");
+    let roles = roles_c.as_ref().map(|c| {
         c.note_named();
         let roles = Roles(c.named_strings().into_iter().collect());
         c.finish();
         roles
     });
     let environments = pick("environments").and_then(|c| read_environments(&c));
-    let procedure = pick("procedure").and_then(|c| read_procedure(&c));
-    let release_types = pick("release_types")
-        .and_then(|c| read_release_types(&c, roles.as_ref(), procedure.as_ref()));
+    let procedure_c = pick("procedure");
+    let procedure = procedure_c.as_ref().and_then(read_procedure);
+    let release_types = pick("release_types").and_then(|c| {
+        read_release_types(
+            &c,
+            roles.as_ref().zip(roles_c.as_ref()),
+            procedure.as_ref().zip(procedure_c.as_ref()),
+        )
+    });
     let checkpoints = pick("timeline").and_then(|c| read_timeline(&c));
     let thresholds = pick("thresholds").and_then(|c| read_thresholds(&c));
     let rollback_triggers = pick("rollback_triggers").and_then(|c| read_triggers(&c));
@@ -161,6 +171,10 @@ fn check_url(c: &Cursor, key: &str, value: &str) -> bool {
                 "{value:?} is not an http or https URL (scheme {:?})",
                 u.scheme()
             ),
+        ),
+        Err(url::ParseError::RelativeUrlWithoutBase) => c.report(
+            key,
+            format!("{value:?} is not an absolute URL; write it in full, such as \"https://host/health\""),
         ),
         Err(e) => c.report(key, format!("{value:?} is not a valid URL: {e}")),
     }
@@ -312,7 +326,7 @@ fn read_procedure(c: &Cursor) -> Option<Procedure> {
             }
         };
         let mut items = Vec::new();
-        for i in p.tables("items").unwrap_or_default() {
+        for i in p.opt_tables("items").unwrap_or_default() {
             let item_id = i.str("id");
             if let Some(item_id) = &item_id {
                 ok &= check_id(&i, "id", item_id);
@@ -373,10 +387,18 @@ fn read_procedure(c: &Cursor) -> Option<Procedure> {
     ok.then_some(Procedure { phases: out })
 }
 
+/// Where a broken cross-reference is reported: at the release type when the user wrote it;
+/// at the user's own table when the release types are the default's but the roles or phases
+/// they name were replaced (the user cannot edit the embedded default).
+fn blame<'c>(release_types: &'c Cursor, referenced: &'c Cursor) -> Option<&'c Cursor<'c>> {
+    let from_default = |c: &Cursor| c.source().file == DEFAULT_ORIGIN;
+    (from_default(release_types) && !from_default(referenced)).then_some(referenced)
+}
+
 fn read_release_types(
     c: &Cursor,
-    roles: Option<&Roles>,
-    procedure: Option<&Procedure>,
+    roles: Option<(&Roles, &Cursor)>,
+    procedure: Option<(&Procedure, &Cursor)>,
 ) -> Option<Vec<ReleaseTypeSpec>> {
     c.note_named();
     let mut out = Vec::new();
@@ -392,7 +414,7 @@ fn read_release_types(
         let purpose = t.opt_str("purpose").unwrap_or_default();
         let process = t.opt_str_list("process").unwrap_or_default();
         let approvals = t.str_list_list("approvals");
-        if let (Some(approvals), Some(roles)) = (&approvals, roles) {
+        if let (Some(approvals), Some((roles, roles_c))) = (&approvals, roles) {
             for group in approvals {
                 if group.is_empty() {
                     t.report(
@@ -402,15 +424,25 @@ fn read_release_types(
                     ok = false;
                 }
                 for role in group {
-                    if !roles.0.contains_key(role) {
-                        t.report(
+                    if roles.0.contains_key(role) {
+                        continue;
+                    }
+                    ok = false;
+                    match blame(c, roles_c) {
+                        Some(user) => user.source().report(
+                            &user.span(),
+                            user.path(),
+                            format!(
+                                "the default release type {id:?} needs role {role:?}; define it here, or write your own [release_types]"
+                            ),
+                        ),
+                        None => t.report(
                             "approvals",
                             format!(
                                 "unknown role {role:?} (roles are: {})",
                                 list(roles.0.keys())
                             ),
-                        );
-                        ok = false;
+                        ),
                     }
                 }
             }
@@ -426,15 +458,27 @@ fn read_release_types(
             })
         });
         let gating = t.opt_str_list("gating_phases").unwrap_or_default();
-        if let Some(procedure) = procedure {
+        if let Some((procedure, procedure_c)) = procedure {
             for g in &gating {
-                if procedure.phase(g).is_none() {
-                    let ids: Vec<&String> = procedure.phases.iter().map(|p| &p.id).collect();
-                    t.report(
-                        "gating_phases",
-                        format!("unknown phase {g:?} (phases are: {})", list(ids)),
-                    );
-                    ok = false;
+                if procedure.phase(g).is_some() {
+                    continue;
+                }
+                ok = false;
+                match blame(c, procedure_c) {
+                    Some(user) => user.source().report(
+                        &user.span(),
+                        user.path(),
+                        format!(
+                            "the default release type {id:?} gates on phase {g:?}; add that phase, or write your own [release_types]"
+                        ),
+                    ),
+                    None => {
+                        let ids: Vec<&String> = procedure.phases.iter().map(|p| &p.id).collect();
+                        t.report(
+                            "gating_phases",
+                            format!("unknown phase {g:?} (phases are: {})", list(ids)),
+                        );
+                    }
                 }
             }
         }
@@ -521,6 +565,7 @@ fn read_thresholds(c: &Cursor) -> Option<BTreeMap<String, Threshold>> {
         };
         let normal = t.number("normal");
         let window = t.number("release_window");
+        let mut in_range_both = true;
         for (key, v) in [("normal", normal), ("release_window", window)] {
             if let Some(v) = v {
                 let in_range = if kind.ratio {
@@ -536,16 +581,23 @@ fn read_thresholds(c: &Cursor) -> Option<BTreeMap<String, Threshold>> {
                     };
                     t.report(key, format!("{v} is out of range ({range})"));
                     ok = false;
+                    in_range_both = false;
                 }
             }
         }
         if let (Some(n), Some(w)) = (normal, window)
-            && w > n
+            && in_range_both
+            && (if kind.higher_is_worse { w > n } else { w < n })
         {
+            let stricter = if kind.higher_is_worse {
+                "at most"
+            } else {
+                "at least"
+            };
             t.report(
                 "release_window",
                 format!(
-                    "{w} is looser than normal ({n}); the release window is meant to be stricter"
+                    "{w:?} is looser than normal ({n:?}); during the release window the threshold must be {stricter} the normal one"
                 ),
             );
             ok = false;

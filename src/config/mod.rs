@@ -18,13 +18,13 @@ pub const DEFAULT_TOML: &str = include_str!("../../assets/default.toml");
 
 /// Gauges the cockpit knows; thresholds and queries are keyed by these names.
 pub const GAUGES: &[GaugeKind] = &[
-    GaugeKind::new("error_rate", true),
-    GaugeKind::new("p95_latency_seconds", false),
-    GaugeKind::new("throughput_rps", false),
-    GaugeKind::new("queue_depth", false),
-    GaugeKind::new("db_error_rate", true),
-    GaugeKind::new("db_p95_seconds", false),
-    GaugeKind::new("celery_failure_rate", true),
+    GaugeKind::new("error_rate", true, true),
+    GaugeKind::new("p95_latency_seconds", false, true),
+    GaugeKind::new("throughput_rps", false, false),
+    GaugeKind::new("queue_depth", false, true),
+    GaugeKind::new("db_error_rate", true, true),
+    GaugeKind::new("db_p95_seconds", false, true),
+    GaugeKind::new("celery_failure_rate", true, true),
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -32,11 +32,17 @@ pub struct GaugeKind {
     pub name: &'static str,
     /// A ratio lives in 0..=1.
     pub ratio: bool,
+    /// Error rates and latencies breach above their threshold; throughput breaches below.
+    pub higher_is_worse: bool,
 }
 
 impl GaugeKind {
-    const fn new(name: &'static str, ratio: bool) -> Self {
-        Self { name, ratio }
+    const fn new(name: &'static str, ratio: bool, higher_is_worse: bool) -> Self {
+        Self {
+            name,
+            ratio,
+            higher_is_worse,
+        }
     }
 }
 
@@ -104,7 +110,7 @@ pub struct Config {
 impl Config {
     /// The embedded default, which is tested to be valid.
     pub fn embedded() -> Self {
-        Self::from_str("embedded default", DEFAULT_TOML)
+        Self::from_str(load::DEFAULT_ORIGIN, DEFAULT_TOML)
             .expect("the embedded default config is valid")
     }
 

@@ -459,7 +459,28 @@ impl<'a> Cursor<'a> {
             .insert(generic(&join(&self.path, "*")));
     }
 
-    /// Reports every key in this table that nothing read.
+    /// Whether this table came from the given file (the user's, or the embedded default).
+    pub fn is_from(&self, src: &Source) -> bool {
+        std::ptr::eq(self.src, src)
+    }
+
+    /// A string, or a TOML datetime written without quotes (`anchor = 2024-10-29T10:00:00Z`).
+    pub fn str_or_datetime(&self, key: &str) -> Option<String> {
+        let found = match self.fetch(key) {
+            Some(item) => match (item.as_str(), item.as_datetime()) {
+                (Some(s), _) => Some(s.to_string()),
+                (None, Some(d)) => Some(d.to_string()),
+                _ => {
+                    self.wrong_type(key, item, "a string");
+                    None
+                }
+            },
+            None => None,
+        };
+        self.required(key, found)
+    }
+
+    /// Reports every key in this table that nothing read, with the likeliest meant key.
     pub fn finish(&self) {
         let seen = self.seen.borrow();
         for (key, item) in self.table.iter() {
@@ -469,9 +490,64 @@ impl<'a> Cursor<'a> {
                     .key(key)
                     .and_then(|k| k.span())
                     .or_else(|| item_span(item));
-                self.src
-                    .report(&span, &join(&self.path, key), "unknown key");
+                let message = match closest(key, seen.iter().map(String::as_str)) {
+                    Some(known) => format!("unknown key (did you mean {known:?}?)"),
+                    None => "unknown key".to_string(),
+                };
+                self.src.report(&span, &join(&self.path, key), message);
             }
         }
+    }
+}
+
+/// The known key nearest to a misspelt one, if it is near enough to be a likely typo.
+fn closest<'k>(key: &str, known: impl Iterator<Item = &'k str>) -> Option<&'k str> {
+    known
+        .map(|k| (edit_distance(key, k), k))
+        .filter(|(d, k)| *d <= 3.max(k.len() / 3) && *d < k.len())
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(row[j + 1])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typos_find_the_key_that_was_meant() {
+        let known = [
+            "rollback_triggers",
+            "thresholds",
+            "sustain_seconds",
+            "check",
+        ];
+        assert_eq!(
+            closest("rollback_trigger", known.into_iter()),
+            Some("rollback_triggers")
+        );
+        assert_eq!(
+            closest("sustain_secs", known.into_iter()),
+            Some("sustain_seconds")
+        );
+        assert_eq!(closest("colour", known.into_iter()), None);
     }
 }

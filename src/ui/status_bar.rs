@@ -62,11 +62,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, gates: Option<&Gates>, the
         first.push(Span::styled(" │ saving…", theme.warn()));
     }
     let decided = app.release.as_ref().is_some_and(|r| r.decision.is_some());
-    let mut second = vec![
-        Span::raw(" "),
-        Span::raw(schedule::describe(&app.config.schedule, app.now, decided)),
-        Span::raw(" │ "),
-    ];
+    // Gates first: on a narrow terminal the calendar is what gets cut.
+    let mut second = vec![Span::raw(" ")];
     match gates {
         Some(g) => {
             second.push(gate_span(&g.staging, theme));
@@ -75,6 +72,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, gates: Option<&Gates>, the
         }
         None => second.push(Span::styled("gates: no release", theme.dim())),
     }
+    second.push(Span::raw(" │ "));
+    second.push(Span::raw(schedule::describe(
+        &app.config.schedule,
+        app.now,
+        decided,
+    )));
     frame.render_widget(
         Paragraph::new(vec![Line::from(first), Line::from(second)]).style(theme.status_bar()),
         area,
