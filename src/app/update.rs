@@ -300,6 +300,10 @@ fn on_action(app: &mut App, action: Action) -> Vec<Command> {
             let Some(item) = selected_item(app) else {
                 return Vec::new();
             };
+            if app.running_checks.contains_key(&item) {
+                app.log(Level::Warn, format!("{item}: its check is already running"));
+                return Vec::new();
+            }
             let Some((_, spec)) = app.config.procedure.item(&item) else {
                 return Vec::new();
             };

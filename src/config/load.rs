@@ -86,7 +86,6 @@ fn read_config(origin: &str, user: &Cursor, default: &Cursor) -> Option<Config> 
     let schedule = pick("schedule").and_then(|c| read_schedule(&c));
     let roles_c = pick("roles");
     let roles = roles_c.as_ref().map(|c| {
-        c.note_named();
         let roles = Roles(c.named_strings().into_iter().collect());
         c.finish();
         roles
@@ -216,7 +215,6 @@ fn read_schedule(c: &Cursor) -> Option<Schedule> {
 }
 
 fn read_environments(c: &Cursor) -> Option<BTreeMap<String, Environment>> {
-    c.note_named();
     let mut out = BTreeMap::new();
     let mut ok = true;
     for (name, e) in c.named_tables() {
@@ -400,7 +398,6 @@ fn read_release_types(
     roles: Option<(&Roles, &Cursor)>,
     procedure: Option<(&Procedure, &Cursor)>,
 ) -> Option<Vec<ReleaseTypeSpec>> {
-    c.note_named();
     let mut out = Vec::new();
     let mut ok = true;
     let named = c.named_tables();
@@ -551,7 +548,6 @@ fn gauge_names() -> String {
 }
 
 fn read_thresholds(c: &Cursor) -> Option<BTreeMap<String, Threshold>> {
-    c.note_named();
     let mut out = BTreeMap::new();
     let mut ok = true;
     for (name, t) in c.named_tables() {
@@ -665,7 +661,6 @@ fn read_metrics(c: &Cursor) -> Option<BTreeMap<String, String>> {
     let q = c.table("queries");
     c.finish();
     let q = q?;
-    q.note_named();
     let mut out = BTreeMap::new();
     let mut ok = true;
     for (name, query) in q.named_strings() {

@@ -451,14 +451,6 @@ impl<'a> Cursor<'a> {
             .collect()
     }
 
-    /// Records that `key` is documented as a user-named entry, for the example-file test.
-    pub fn note_named(&self) {
-        self.src
-            .asked
-            .borrow_mut()
-            .insert(generic(&join(&self.path, "*")));
-    }
-
     /// Whether this table came from the given file (the user's, or the embedded default).
     pub fn is_from(&self, src: &Source) -> bool {
         std::ptr::eq(self.src, src)
