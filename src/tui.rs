@@ -3,6 +3,7 @@
 //! the report lands on a cooked terminal).
 
 use std::io::{Stdout, stdout};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
@@ -14,8 +15,16 @@ use ratatui::backend::CrosstermBackend;
 
 pub type Tui = Terminal<CrosstermBackend<Stdout>>;
 
-/// Puts the terminal back as it was. Safe to call more than once.
+/// Whether the cockpit has the terminal now. Restoring twice would leave the alternate
+/// screen twice, and the second time moves the cursor back over the panic report.
+static ENTERED: AtomicBool = AtomicBool::new(false);
+
+/// Puts the terminal back as it was, once; does nothing if it was never taken over
+/// (`status`, `audit` and friends print to a normal terminal).
 pub fn restore() {
+    if !ENTERED.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let _ = disable_raw_mode();
     let _ = execute!(
         stdout(),
@@ -46,6 +55,7 @@ pub fn install_panic_hook() {
 
 pub fn enter() -> std::io::Result<TerminalGuard> {
     enable_raw_mode()?;
+    ENTERED.store(true, Ordering::SeqCst);
     let mut out = stdout();
     if let Err(e) = execute!(out, EnterAlternateScreen, EnableMouseCapture) {
         restore();

@@ -1,6 +1,6 @@
 //! `audit [--release V] [--json]`: the releases.log entries.
 
-use super::{CmdResult, load_config, state_dir, usage};
+use super::{CmdResult, emit, load_config, state_dir, usage};
 use crate::cli::Common;
 use crate::release::audit;
 use crate::release::store::parse_version;
@@ -23,7 +23,7 @@ pub fn run(common: &Common, release: Option<&str>, json: bool) -> CmdResult {
         .filter(|r| filter.as_ref().is_none_or(|v| *v == r.version))
         .collect();
     if json {
-        println!("{}", serde_json::to_string_pretty(&records)?);
+        emit(&format!("{}\n", serde_json::to_string_pretty(&records)?))?;
     } else if records.is_empty() {
         println!(
             "no finished releases{} in {}",
@@ -31,7 +31,7 @@ pub fn run(common: &Common, release: Option<&str>, json: bool) -> CmdResult {
             path.display()
         );
     } else {
-        print!("{}", audit::render(&records));
+        emit(&audit::render(&records))?;
     }
     Ok(())
 }

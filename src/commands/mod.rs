@@ -85,3 +85,14 @@ pub fn operator(common: &Common) -> String {
 pub fn log_dir(state: &StateDir) -> PathBuf {
     state.log_dir()
 }
+
+/// Prints a command's output. A reader that stops early (`status --json | head`) is not an
+/// error: like any Unix tool, stop quietly.
+pub fn emit(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        other => other,
+    }
+}

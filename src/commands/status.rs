@@ -1,6 +1,6 @@
 //! `status [--json]`: one read-only snapshot of the release.
 
-use super::{CmdResult, environment, load_config, state_dir, usage};
+use super::{CmdResult, emit, environment, load_config, state_dir, usage};
 use crate::cli::Common;
 use crate::release::store::parse_version;
 use crate::report;
@@ -29,14 +29,14 @@ pub fn run(common: &Common, release: Option<&str>, json: bool) -> CmdResult {
     let now = chrono::Utc::now();
     let doc = report::status_json(&config, env, &release, now, warning.clone());
     if json {
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        emit(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
         return Ok(());
     }
     if let Some(w) = warning {
         eprintln!("warning: {w}");
     }
-    println!(
-        "release {} ({}) on {}",
+    let mut text = format!(
+        "release {} ({}) on {}\n",
         release.version, release.release_type, env_name
     );
     for gate in ["staging", "production"] {
@@ -46,10 +46,11 @@ pub fn run(common: &Common, release: Option<&str>, json: bool) -> CmdResult {
             Some("not_used") => "not used",
             _ => "BLOCKED",
         };
-        println!("{gate}: {label}");
+        text.push_str(&format!("{gate}: {label}\n"));
         for b in g["blockers"].as_array().into_iter().flatten() {
-            println!("  - {}", b["message"].as_str().unwrap_or(""));
+            text.push_str(&format!("  - {}\n", b["message"].as_str().unwrap_or("")));
         }
     }
+    emit(&text)?;
     Ok(())
 }

@@ -1,0 +1,119 @@
+//! The costs the foundation adds to every key press: drawing a full frame, folding a long
+//! journal on open, and appending one event durably (write + fsync).
+//!
+//! cargo bench --bench foundation
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use release_cockpit::app::{App, Msg};
+use release_cockpit::config::Config;
+use release_cockpit::release::event::{Entry, Event};
+use release_cockpit::release::journal::Journal;
+use release_cockpit::release::state::ReleaseState;
+
+fn now() -> chrono::DateTime<chrono::Utc> {
+    "2026-11-26T11:00:00Z".parse().unwrap()
+}
+
+/// A journal of `n` events: creation, then tick/untick pairs with an approval now and then.
+fn entries(n: u64) -> Vec<Entry> {
+    let items = [
+        "code-freeze",
+        "changelog",
+        "merge-prs",
+        "security-scan",
+        "db-backup",
+    ];
+    (1..=n)
+        .map(|seq| {
+            let event = if seq == 1 {
+                Event::ReleaseCreated {
+                    version: "1.2.3".into(),
+                    release_type: "regular".into(),
+                    commit_sha: None,
+                }
+            } else if seq % 2 == 0 {
+                Event::ItemTicked {
+                    item: items[(seq as usize / 2) % items.len()].into(),
+                }
+            } else {
+                Event::ItemUnticked {
+                    item: items[(seq as usize / 2) % items.len()].into(),
+                }
+            };
+            Entry {
+                seq,
+                at: now(),
+                by: "alice".into(),
+                event,
+            }
+        })
+        .collect()
+}
+
+fn render(c: &mut Criterion) {
+    let config = Config::embedded();
+    let mut app = App::new(config, "staging".into(), "alice".into(), now());
+    let release = ReleaseState::from_entries(&entries(400)).unwrap();
+    release_cockpit::app::update(
+        &mut app,
+        Msg::ReleaseOpened {
+            state: release,
+            releases: vec!["1.2.3".into()],
+            notice: None,
+        },
+    );
+    for i in 0..200 {
+        app.log(release_cockpit::app::Level::Info, format!("log line {i}"));
+    }
+    for (w, h) in [(80u16, 24u16), (160, 48)] {
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        c.bench_function(&format!("draw full frame {w}x{h}"), |b| {
+            b.iter(|| {
+                terminal
+                    .draw(|f| release_cockpit::ui::draw(f, black_box(&app)))
+                    .unwrap();
+            })
+        });
+    }
+}
+
+fn fold(c: &mut Criterion) {
+    let e = entries(10_000);
+    c.bench_function("fold 10k journal events", |b| {
+        b.iter(|| ReleaseState::from_entries(black_box(&e)).unwrap())
+    });
+}
+
+fn append(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("releases/1.2.3.jsonl");
+    let first = Event::ReleaseCreated {
+        version: "1.2.3".into(),
+        release_type: "regular".into(),
+        commit_sha: None,
+    };
+    let (mut journal, _) = Journal::create(&path, "alice", now(), first).unwrap();
+    let mut tick = false;
+    c.bench_function("journal append + fsync", |b| {
+        b.iter(|| {
+            tick = !tick;
+            let event = if tick {
+                Event::ItemTicked {
+                    item: "changelog".into(),
+                }
+            } else {
+                Event::ItemUnticked {
+                    item: "changelog".into(),
+                }
+            };
+            journal.append("alice", now(), event).unwrap()
+        })
+    });
+}
+
+criterion_group!(benches, render, fold, append);
+criterion_main!(benches);
