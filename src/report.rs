@@ -15,6 +15,9 @@ struct ItemReport<'a> {
     text: &'a str,
     #[serde(flatten)]
     state: ItemState,
+    /// Set when a recorded decision settles the item ("GO by alice").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    settled_by: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -75,6 +78,7 @@ pub fn status_json(
                     id: &i.id,
                     text: &i.text,
                     state: release.item(&i.id),
+                    settled_by: gates::settled_by_link(release, i),
                 })
                 .collect();
             PhaseReport {
@@ -84,7 +88,11 @@ pub fn status_json(
                 applies: gates::phase_applies(release, p.only_when),
                 gating: gating.contains(&p.id),
                 due: window - chrono::Duration::days(p.due_days_before),
-                done: items.iter().filter(|i| i.state.status.is_settled()).count(),
+                done: p
+                    .items
+                    .iter()
+                    .filter(|i| gates::item_settled(release, i))
+                    .count(),
                 total: items.len(),
                 items,
             }

@@ -312,3 +312,40 @@ fn compliance_items_cannot_be_ticked_while_compliance_is_off() {
         c.last_log()
     );
 }
+
+#[test]
+fn the_go_no_go_item_is_settled_by_the_decision_not_by_hand() {
+    let mut c = Cockpit::new("regular");
+    c.tick("go-no-go");
+    assert_eq!(
+        c.last_log(),
+        "go-no-go is recorded by the go/no-go decision (d)"
+    );
+    assert_eq!(c.release().item("go-no-go").status, ItemStatus::Open);
+    let open_release_day = |c: &Cockpit| {
+        c.gates().production.blockers.iter().find_map(|b| match b {
+            Blocker::OpenItems { phase, items } if phase == "release-day" => Some(items.clone()),
+            _ => None,
+        })
+    };
+    assert!(
+        open_release_day(&c)
+            .unwrap()
+            .contains(&"go-no-go".to_string())
+    );
+    c.approve("team_lead", "Tess Lead");
+    c.approve("engineer", "Eve Engineer");
+    c.char('d');
+    c.enter();
+    c.char('y');
+    assert!(
+        !open_release_day(&c)
+            .unwrap()
+            .contains(&"go-no-go".to_string())
+    );
+    let screen = c.render(160, 48);
+    assert!(
+        screen.contains("[x] Final go/no-go decision (9:00 AM UTC) GO by alice"),
+        "{screen}"
+    );
+}

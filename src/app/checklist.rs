@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::Config;
-use crate::release::gates::phase_applies;
+use crate::release::gates::{item_settled, phase_applies, settled_by_link};
 use crate::release::procedure::PhaseCondition;
 use crate::release::schedule::next_window;
 use crate::release::state::{ItemState, ReleaseState};
@@ -35,6 +35,8 @@ pub enum Row {
         state: ItemState,
         has_check: bool,
         applies: bool,
+        /// Settled by a recorded decision: who and how ("GO by alice").
+        linked: Option<String>,
     },
 }
 
@@ -65,7 +67,7 @@ pub fn rows(
         let done = phase
             .items
             .iter()
-            .filter(|i| release.item(&i.id).status.is_settled())
+            .filter(|i| item_settled(release, i))
             .count();
         // `folded` holds the phases whose default was flipped by the user.
         let default_folded = !applies && phase.only_when == PhaseCondition::Compliance;
@@ -90,6 +92,7 @@ pub fn rows(
                 state: release.item(&item.id),
                 has_check: item.check.is_some(),
                 applies,
+                linked: settled_by_link(release, item),
             });
         }
     }

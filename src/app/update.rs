@@ -521,7 +521,13 @@ fn toggle(app: &mut App) -> Vec<Command> {
         Some(Row::Item {
             id, state, text, ..
         }) => {
-            if state.status.is_settled() {
+            if app.running_checks.contains_key(&id) {
+                app.log(
+                    Level::Warn,
+                    format!("{id}: its check is still running (x cancels it)"),
+                );
+                Vec::new()
+            } else if state.status.is_settled() {
                 app.modal = Some(Modal::Confirm(Confirm::new(
                     format!("Untick {id}?"),
                     vec![

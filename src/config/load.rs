@@ -11,7 +11,7 @@ use super::{
 };
 use crate::release::procedure::{
     ApprovalRequirement, Blocks, ChecklistItem, Phase, PhaseCondition, Procedure, ReleaseTypeSpec,
-    Roles, StagingPolicy,
+    Roles, SettledBy, StagingPolicy,
 };
 
 /// How problems in the embedded default are attributed.
@@ -350,6 +350,20 @@ fn read_procedure(c: &Cursor) -> Option<Procedure> {
                 );
                 ok = false;
             }
+            let settled_by = match i.opt_str("settled_by") {
+                None => None,
+                Some(s) => match SettledBy::parse(&s) {
+                    Some(by) => Some(by),
+                    None => {
+                        i.report(
+                            "settled_by",
+                            format!("{s:?} is not one of \"go_decision\", \"staging_validated\""),
+                        );
+                        ok = false;
+                        None
+                    }
+                },
+            };
             let timeout = i.opt_int("check_timeout_secs").unwrap_or(300);
             if !(1..=MAX_CHECK_TIMEOUT_SECS).contains(&timeout) {
                 i.report(
@@ -365,6 +379,7 @@ fn read_procedure(c: &Cursor) -> Option<Procedure> {
                     text,
                     check,
                     check_timeout_secs: timeout as u64,
+                    settled_by,
                 }),
                 _ => ok = false,
             }

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::event::Verdict;
-use super::procedure::{Blocks, PhaseCondition, StagingPolicy};
+use super::procedure::{Blocks, ChecklistItem, PhaseCondition, SettledBy, StagingPolicy};
 use super::state::ReleaseState;
 use crate::config::Config;
 
@@ -87,6 +87,26 @@ pub fn phase_applies(release: &ReleaseState, condition: PhaseCondition) -> bool 
     }
 }
 
+/// Done or waived, or settled by the decision it stands for.
+pub fn item_settled(release: &ReleaseState, item: &ChecklistItem) -> bool {
+    release.item(&item.id).status.is_settled() || settled_by_link(release, item).is_some()
+}
+
+/// Who settled a linked item, and how, when its linked decision is recorded.
+pub fn settled_by_link(release: &ReleaseState, item: &ChecklistItem) -> Option<String> {
+    match item.settled_by? {
+        SettledBy::GoDecision => release
+            .decision
+            .as_ref()
+            .filter(|d| d.verdict == Verdict::Go)
+            .map(|d| format!("GO by {}", d.signed.by)),
+        SettledBy::StagingValidated => release
+            .staging_validated
+            .as_ref()
+            .map(|s| format!("validated by {}", s.by)),
+    }
+}
+
 /// Role requirements of the release's type that no approval satisfies yet.
 pub fn missing_approvals(release: &ReleaseState, config: &Config) -> Vec<Vec<String>> {
     let Some(spec) = config.release_type(&release.release_type) else {
@@ -120,7 +140,7 @@ pub fn evaluate(release: &ReleaseState, config: &Config) -> Gates {
         let open: Vec<String> = phase
             .items
             .iter()
-            .filter(|i| !release.item(&i.id).status.is_settled())
+            .filter(|i| !item_settled(release, i))
             .map(|i| i.id.clone())
             .collect();
         if open.is_empty() {

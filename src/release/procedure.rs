@@ -36,6 +36,34 @@ pub enum PhaseCondition {
     Compliance,
 }
 
+/// A recorded decision that settles an item by itself, so the same fact is not asked twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SettledBy {
+    /// The go/no-go decision, when it is GO.
+    GoDecision,
+    /// Staging marked validated.
+    StagingValidated,
+}
+
+impl SettledBy {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "go_decision" => Some(Self::GoDecision),
+            "staging_validated" => Some(Self::StagingValidated),
+            _ => None,
+        }
+    }
+
+    /// What to do instead of ticking by hand.
+    pub fn how(self) -> &'static str {
+        match self {
+            Self::GoDecision => "the go/no-go decision (d)",
+            Self::StagingValidated => "marking staging validated (V)",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChecklistItem {
     pub id: String,
@@ -43,6 +71,7 @@ pub struct ChecklistItem {
     /// An argv whose exit status ticks the item (0) or reports it failing (anything else).
     pub check: Option<Vec<String>>,
     pub check_timeout_secs: u64,
+    pub settled_by: Option<SettledBy>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

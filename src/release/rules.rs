@@ -161,7 +161,10 @@ fn open_item(
     config: &Config,
     item: &str,
 ) -> Result<crate::release::state::ItemState, String> {
-    let (phase, _) = known_item(config, item)?;
+    let (phase, spec) = known_item(config, item)?;
+    if let Some(by) = spec.settled_by {
+        return Err(format!("{item} is recorded by {}", by.how()));
+    }
     if !phase_applies(release, phase.only_when) {
         return Err(format!(
             "{item} belongs to {}, which this release does not use (compliance is off)",

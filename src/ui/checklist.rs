@@ -121,6 +121,7 @@ fn row_line<'a>(app: &App, row: &Row, width: usize, theme: &Theme) -> Line<'a> {
             state,
             has_check,
             applies,
+            linked,
         } => {
             let running = state.check_running || app.running_checks.contains_key(id);
             let check_failed = state
@@ -128,6 +129,7 @@ fn row_line<'a>(app: &App, row: &Row, width: usize, theme: &Theme) -> Line<'a> {
                 .as_ref()
                 .is_some_and(|c| !c.outcome.passed());
             let (mark, style) = match &state.status {
+                _ if linked.is_some() => ("[x]", theme.ok()),
                 ItemStatus::Done { .. } => ("[x]", theme.ok()),
                 ItemStatus::Waived { .. } => ("[~]", theme.warn()),
                 ItemStatus::Open if running => ("[…]", theme.warn()),
@@ -135,6 +137,7 @@ fn row_line<'a>(app: &App, row: &Row, width: usize, theme: &Theme) -> Line<'a> {
                 ItemStatus::Open => ("[ ]", theme.base()),
             };
             let who = match &state.status {
+                _ if linked.is_some() => format!(" {}", linked.as_deref().unwrap_or_default()),
                 ItemStatus::Done { signed, by_check } => {
                     let how = if *by_check {
                         "check"
