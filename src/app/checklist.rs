@@ -32,7 +32,7 @@ pub enum Row {
     Item {
         id: String,
         text: String,
-        state: ItemState,
+        state: Box<ItemState>,
         has_check: bool,
         applies: bool,
         /// Settled by a recorded decision: who and how ("GO by alice").
@@ -89,7 +89,7 @@ pub fn rows(
             out.push(Row::Item {
                 id: item.id.clone(),
                 text: item.text.clone(),
-                state: release.item(&item.id),
+                state: Box::new(release.item(&item.id)),
                 has_check: item.check.is_some(),
                 applies,
                 linked: settled_by_link(release, item),
