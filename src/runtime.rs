@@ -90,23 +90,19 @@ impl Runtime {
                 release_type,
             } => queue.push_back(self.open_release(&version, &release_type)),
             Command::RunCheck {
+                version,
                 item,
                 argv,
                 timeout_secs,
             } => {
                 let (cancel_tx, cancel_rx) = oneshot::channel();
                 self.checks.insert(item.clone(), cancel_tx);
-                let version = self
-                    .journal
-                    .as_ref()
-                    .and_then(|j| j.path().file_stem())
-                    .map(|s| s.to_string_lossy().to_string())
-                    .unwrap_or_default();
                 let stamp = self.clock.now().format("%Y%m%dT%H%M%SZ");
                 let dir = self.store.check_output_dir(&version);
                 let file = format!("{item}-{stamp}.log");
                 let shown = format!("releases/{version}.checks/{file}");
                 let req = CheckRequest {
+                    version,
                     item,
                     argv,
                     timeout: Duration::from_secs(timeout_secs),
@@ -120,7 +116,6 @@ impl Runtime {
                 }
             }
             Command::ForcePanic => panic!("forced panic (the test-only F12 trigger)"),
-            Command::Quit => {}
         }
     }
 
@@ -129,14 +124,19 @@ impl Runtime {
             Ok(v) => v,
             Err(e) => return Msg::OpenFailed(e.to_string()),
         };
+        if self
+            .journal
+            .as_ref()
+            .is_some_and(|j| j.path() == self.store.journal_path(&v))
+        {
+            return Msg::OpenFailed(format!("release {v} is already open"));
+        }
         let create_as = if release_type.is_empty() {
             self.default_type.clone()
         } else {
             release_type.to_string()
         };
-        // Let go of the current release first, so reopening the same one does not trip the lock.
-        let previous = self.journal.take();
-        drop(previous);
+        // The current release stays open until the new one is: a failure changes nothing.
         match self.store.open_or_create(
             &self.config,
             &v,
@@ -151,12 +151,7 @@ impl Runtime {
                 self.journal = Some(opened.journal);
                 Msg::ReleaseOpened {
                     state: opened.state,
-                    releases: self
-                        .store
-                        .releases()
-                        .iter()
-                        .map(|v| v.to_string())
-                        .collect(),
+                    releases: self.store.release_names(),
                     notice: opened.recovery.map(|r| r.to_string()),
                 }
             }

@@ -3,10 +3,15 @@
 //! `update(&mut App, Msg) -> Vec<Command>` is synchronous and does no I/O; the runtime
 //! carries out the commands and feeds their results back as messages.
 
+mod actions;
 pub mod checklist;
+mod describe;
 pub mod keymap;
+pub mod layout;
 pub mod modal;
+mod mouse;
 pub mod msg;
+mod submit;
 mod update;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -86,8 +91,6 @@ pub struct App {
     pub log: VecDeque<LogLine>,
     pub log_scroll: usize,
     pub running_checks: BTreeMap<String, RunningCheck>,
-    /// Events handed to the journal and not yet confirmed on disk.
-    pub saving: usize,
     pub size: (u16, u16),
     pub log_file: PathBuf,
     pub state_dir: PathBuf,
@@ -114,7 +117,6 @@ impl App {
             log: VecDeque::new(),
             log_scroll: 0,
             running_checks: BTreeMap::new(),
-            saving: 0,
             size: (80, 24),
             log_file: PathBuf::new(),
             state_dir: PathBuf::new(),

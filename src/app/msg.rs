@@ -29,7 +29,9 @@ pub enum Msg {
         item: String,
         line: String,
     },
+    /// A check finished; `version` is the release it was started for.
     CheckDone {
+        version: String,
         item: String,
         outcome: CheckOutcome,
     },
@@ -45,6 +47,7 @@ pub enum Command {
         release_type: String,
     },
     RunCheck {
+        version: String,
         item: String,
         argv: Vec<String>,
         timeout_secs: u64,
@@ -54,5 +57,4 @@ pub enum Command {
     },
     /// Test-only: proves the terminal is restored after a panic.
     ForcePanic,
-    Quit,
 }

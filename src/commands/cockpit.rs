@@ -118,7 +118,7 @@ pub fn launch(l: Launch) -> CmdResult {
         );
         if let Some(o) = opened {
             rt.set_journal(o.journal);
-            let releases = l.state.releases().iter().map(|v| v.to_string()).collect();
+            let releases = l.state.release_names();
             rt.process(
                 &mut app,
                 Msg::ReleaseOpened {
@@ -131,7 +131,7 @@ pub fn launch(l: Launch) -> CmdResult {
                 app.log(Level::Info, "new release: its journal was created");
             }
         } else {
-            app.releases = l.state.releases().iter().map(|v| v.to_string()).collect();
+            app.releases = l.state.release_names();
         }
         event_loop(app, rt, tx, rx, l.clock).await
     })

@@ -30,6 +30,8 @@ pub enum JournalError {
     Locked { path: PathBuf },
     #[error("{path}: a journal already exists for this release")]
     Exists { path: PathBuf },
+    #[error("{path}: an earlier write failed and could not be undone; reopen the release")]
+    Poisoned { path: PathBuf },
 }
 
 /// What opening found at the end of a journal that was cut short.
@@ -60,6 +62,11 @@ pub struct Journal {
     path: PathBuf,
     file: File,
     next_seq: u64,
+    /// The length of the valid journal: a failed append is cut back to it.
+    len: u64,
+    /// Set when a failed append could not be cut back: appending again could bury a good
+    /// line under a torn one, so the journal must be reopened (which recovers it).
+    poisoned: bool,
 }
 
 pub struct Opened {
@@ -197,6 +204,8 @@ impl Journal {
             path: path.to_path_buf(),
             file,
             next_seq: 1,
+            len: 0,
+            poisoned: false,
         };
         let entry = journal.append(by, at, first)?;
         sync_dir(path).map_err(io(path))?;
@@ -229,7 +238,10 @@ impl Journal {
                 reason,
             } => {
                 let saved_to = torn_copy_path(path);
-                std::fs::write(&saved_to, &bytes[offset..]).map_err(io(&saved_to))?;
+                let mut copy = File::create(&saved_to).map_err(io(&saved_to))?;
+                copy.write_all(&bytes[offset..]).map_err(io(&saved_to))?;
+                // The copy must be on disk before the journal forgets those bytes.
+                copy.sync_all().map_err(io(&saved_to))?;
                 file.set_len(offset as u64).map_err(io(path))?;
                 file.seek(SeekFrom::End(0)).map_err(io(path))?;
                 file.sync_all().map_err(io(path))?;
@@ -245,11 +257,14 @@ impl Journal {
             }
         };
         let next_seq = entries.len() as u64 + 1;
+        let len = file.metadata().map_err(io(path))?.len();
         Ok(Opened {
             journal: Journal {
                 path: path.to_path_buf(),
                 file,
                 next_seq,
+                len,
+                poisoned: false,
             },
             entries,
             recovery,
@@ -269,10 +284,30 @@ impl Journal {
             by: by.to_string(),
             event,
         };
+        if self.poisoned {
+            return Err(JournalError::Poisoned {
+                path: self.path.clone(),
+            });
+        }
         let mut line = serde_json::to_vec(&entry).expect("events always serialise");
         line.push(b'\n');
-        self.file.write_all(&line).map_err(io(&self.path))?;
-        self.file.sync_data().map_err(io(&self.path))?;
+        let written = self
+            .file
+            .write_all(&line)
+            .and_then(|_| self.file.sync_data());
+        if let Err(e) = written {
+            // Undo a partial line (a full disk), so the next event does not join it and
+            // the event number is not used twice.
+            let undone = self
+                .file
+                .set_len(self.len)
+                .and_then(|_| self.file.sync_data());
+            if undone.is_err() {
+                self.poisoned = true;
+            }
+            return Err(io(&self.path)(e));
+        }
+        self.len += line.len() as u64;
         self.next_seq += 1;
         Ok(entry)
     }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::event::{Entry, Event};
+use super::event::Event;
 use super::journal::{self, Journal, JournalError, Recovery};
 use super::state::ReleaseState;
 use crate::config::Config;
@@ -44,7 +44,6 @@ pub fn parse_version(s: &str) -> Result<semver::Version, StoreError> {
 pub struct OpenRelease {
     pub journal: Journal,
     pub state: ReleaseState,
-    pub entries: Vec<Entry>,
     pub recovery: Option<Recovery>,
     pub created: bool,
 }
@@ -80,19 +79,24 @@ impl StateDir {
         self.root.join("releases").join(format!("{version}.checks"))
     }
 
-    /// Makes sure the dir exists and a file can be written there, before anything else is.
+    /// Makes sure the dirs exist and files can be written in them, before anything else is.
     pub fn ensure_writable(&self) -> Result<(), StoreError> {
-        let not_writable = |source| StoreError::NotWritable {
-            path: self.root.clone(),
-            source,
-        };
-        std::fs::create_dir_all(self.root.join("releases")).map_err(not_writable)?;
-        let probe = self
-            .root
-            .join(format!(".write-probe-{}", std::process::id()));
-        std::fs::write(&probe, b"").map_err(not_writable)?;
-        let _ = std::fs::remove_file(&probe);
+        for dir in [self.root.join("releases"), self.log_dir()] {
+            let not_writable = |source| StoreError::NotWritable {
+                path: dir.clone(),
+                source,
+            };
+            std::fs::create_dir_all(&dir).map_err(not_writable)?;
+            let probe = dir.join(format!(".write-probe-{}", std::process::id()));
+            std::fs::write(&probe, b"").map_err(not_writable)?;
+            let _ = std::fs::remove_file(&probe);
+        }
         Ok(())
+    }
+
+    /// Every release with a journal as text, newest first.
+    pub fn release_names(&self) -> Vec<String> {
+        self.releases().iter().map(|v| v.to_string()).collect()
     }
 
     /// Every release with a journal, newest version first.
@@ -135,6 +139,14 @@ impl StateDir {
         now: DateTime<Utc>,
     ) -> Result<OpenRelease, StoreError> {
         let path = self.journal_path(version);
+        // A crash between creating the file and writing its first line leaves it empty:
+        // that release was never created.
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() == 0) {
+            std::fs::remove_file(&path).map_err(|source| StoreError::NotWritable {
+                path: path.clone(),
+                source,
+            })?;
+        }
         if path.exists() {
             let opened = Journal::open(&path)?;
             let state = ReleaseState::from_entries(&opened.entries)
@@ -142,7 +154,6 @@ impl StateDir {
             return Ok(OpenRelease {
                 journal: opened.journal,
                 state,
-                entries: opened.entries,
                 recovery: opened.recovery,
                 created: false,
             });
@@ -161,12 +172,10 @@ impl StateDir {
             commit_sha: None,
         };
         let (journal, entry) = Journal::create(&path, by, now, first)?;
-        let entries = vec![entry];
-        let state = ReleaseState::from_entries(&entries).expect("a creation entry folds");
+        let state = ReleaseState::from_entries(&[entry]).expect("a creation entry folds");
         Ok(OpenRelease {
             journal,
             state,
-            entries,
             recovery: None,
             created: true,
         })

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::Command;
+use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::app::Msg;
@@ -17,8 +17,13 @@ use crate::release::event::CheckOutcome;
 const TAIL_BYTES: usize = 4096;
 /// How much output is kept at all, so a runaway command cannot fill memory.
 const MAX_OUTPUT: usize = 8 * 1024 * 1024;
+/// After the command exits, how long its output may still arrive (a grandchild may hold
+/// the pipe open; it is not waited for).
+const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(300);
 
 pub struct CheckRequest {
+    /// The release the check belongs to; it comes back with the result.
+    pub version: String,
     pub item: String,
     pub argv: Vec<String>,
     pub timeout: Duration,
@@ -31,10 +36,21 @@ fn spawn_reader<R: AsyncRead + Unpin + Send + 'static>(
     lines: mpsc::UnboundedSender<String>,
 ) {
     tokio::spawn(async move {
-        let mut reader = BufReader::new(reader).lines();
-        while let Ok(Some(line)) = reader.next_line().await {
-            if lines.send(line).is_err() {
-                break;
+        let mut reader = BufReader::new(reader);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    // Output need not be UTF-8; keep reading either way.
+                    let line = String::from_utf8_lossy(&buf)
+                        .trim_end_matches(['\n', '\r'])
+                        .to_string();
+                    if lines.send(line).is_err() {
+                        break;
+                    }
+                }
             }
         }
     });
@@ -51,6 +67,17 @@ fn tail(s: &str) -> String {
     format!("…{}", &s[start..])
 }
 
+/// Kills the command and everything it started (it runs in a process group of its own).
+async fn kill_all(child: &mut Child) {
+    if let Some(pid) = child.id() {
+        // SAFETY: kill(2) with a negative pid signals the process group; no memory involved.
+        unsafe {
+            libc::kill(-(pid as i32), libc::SIGKILL);
+        }
+    }
+    let _ = child.kill().await;
+}
+
 /// Runs the check to the end (or timeout, or cancel) and sends `CheckDone`.
 pub async fn run(req: CheckRequest, tx: mpsc::UnboundedSender<Msg>, cancel: oneshot::Receiver<()>) {
     let started = Instant::now();
@@ -60,11 +87,22 @@ pub async fn run(req: CheckRequest, tx: mpsc::UnboundedSender<Msg>, cancel: ones
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true)
         .spawn();
     let mut output = String::new();
     let mut error = None;
     let mut exit_code = None;
+    let keep = |line: String, output: &mut String| {
+        if output.len() < MAX_OUTPUT {
+            output.push_str(&line);
+            output.push('\n');
+        }
+        let _ = tx.send(Msg::CheckOutput {
+            item: req.item.clone(),
+            line,
+        });
+    };
     match child {
         Err(e) => error = Some(format!("could not start {program}: {e}")),
         Ok(mut child) => {
@@ -79,20 +117,10 @@ pub async fn run(req: CheckRequest, tx: mpsc::UnboundedSender<Msg>, cancel: ones
             let deadline = tokio::time::sleep(req.timeout);
             tokio::pin!(deadline);
             tokio::pin!(cancel);
-            let mut lines_open = true;
             loop {
                 tokio::select! {
-                    line = line_rx.recv(), if lines_open => match line {
-                        Some(line) => {
-                            if output.len() < MAX_OUTPUT {
-                                output.push_str(&line);
-                                output.push('\n');
-                            }
-                            let _ = tx.send(Msg::CheckOutput { item: req.item.clone(), line });
-                        }
-                        None => lines_open = false,
-                    },
-                    status = child.wait(), if !lines_open => {
+                    Some(line) = line_rx.recv() => keep(line, &mut output),
+                    status = child.wait() => {
                         match status {
                             Ok(s) => {
                                 exit_code = s.code();
@@ -102,15 +130,26 @@ pub async fn run(req: CheckRequest, tx: mpsc::UnboundedSender<Msg>, cancel: ones
                             }
                             Err(e) => error = Some(format!("could not wait for it: {e}")),
                         }
+                        let drain = tokio::time::sleep(DRAIN_AFTER_EXIT);
+                        tokio::pin!(drain);
+                        loop {
+                            tokio::select! {
+                                line = line_rx.recv() => match line {
+                                    Some(line) => keep(line, &mut output),
+                                    None => break,
+                                },
+                                _ = &mut drain => break,
+                            }
+                        }
                         break;
                     }
                     _ = &mut deadline => {
-                        let _ = child.kill().await;
+                        kill_all(&mut child).await;
                         error = Some(format!("timed out after {} s", req.timeout.as_secs()));
                         break;
                     }
                     _ = &mut cancel => {
-                        let _ = child.kill().await;
+                        kill_all(&mut child).await;
                         error = Some("cancelled".into());
                         break;
                     }
@@ -140,6 +179,7 @@ pub async fn run(req: CheckRequest, tx: mpsc::UnboundedSender<Msg>, cancel: ones
         output_file,
     };
     let _ = tx.send(Msg::CheckDone {
+        version: req.version,
         item: req.item,
         outcome,
     });

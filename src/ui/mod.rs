@@ -3,7 +3,6 @@
 mod checklist;
 mod gates;
 mod help;
-pub mod layout;
 mod modal;
 mod panes;
 mod status_bar;
@@ -21,7 +20,7 @@ use theme::Theme;
 pub fn draw(frame: &mut Frame, app: &App) {
     let theme = Theme::new(app.no_color);
     let area = frame.area();
-    let areas = layout::areas(area, app.zoomed.then_some(app.focus));
+    let areas = crate::app::layout::areas(area, app.zoomed.then_some(app.focus));
     let gates = app.gates();
     status_bar::draw(frame, areas.status, app, gates.as_ref(), &theme);
     if let Some(r) = areas.gates {

@@ -58,9 +58,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, gates: Option<&Gates>, the
         None => first.push(Span::styled("no release open (n: new)", theme.warn())),
     }
     first.push(Span::raw(format!(" │ {}", app.operator)));
-    if app.saving > 0 {
-        first.push(Span::styled(" │ saving…", theme.warn()));
-    }
     let decided = app.release.as_ref().is_some_and(|r| r.decision.is_some());
     // Gates first: on a narrow terminal the calendar is what gets cut.
     let mut second = vec![Span::raw(" ")];

@@ -3,7 +3,7 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
-use crate::app::Pane;
+use super::Pane;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Areas {

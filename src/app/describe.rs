@@ -1,0 +1,73 @@
+//! The log line for each journaled event.
+
+use super::App;
+use crate::release::event::{Entry, Event, Verdict};
+
+pub(super) fn event_name(event: &Event) -> &'static str {
+    match event {
+        Event::ReleaseCreated { .. } => "release creation",
+        Event::ItemTicked { .. } => "tick",
+        Event::ItemUnticked { .. } => "untick",
+        Event::ItemWaived { .. } => "waiver",
+        Event::CheckStarted { .. } => "check start",
+        Event::CheckFinished { .. } => "check result",
+        Event::Approved { .. } => "approval",
+        Event::ApprovalRevoked { .. } => "approval revocation",
+        Event::Decision { .. } => "go/no-go decision",
+        Event::TypeChanged { .. } => "type change",
+        Event::ComplianceSet { .. } => "compliance switch",
+        Event::StagingValidated { .. } => "staging validation",
+        Event::CommitSet { .. } => "commit SHA",
+    }
+}
+
+/// The log line for a journaled event.
+pub(super) fn describe(app: &App, entry: &Entry) -> String {
+    let by = &entry.by;
+    match &entry.event {
+        Event::ReleaseCreated {
+            version,
+            release_type,
+            ..
+        } => format!("{by} created release {version} ({release_type})"),
+        Event::ItemTicked { item } => format!("{by} ticked {item}"),
+        Event::ItemUnticked { item } => format!("{by} unticked {item}"),
+        Event::ItemWaived { item, reason } => format!("{by} waived {item}: {reason}"),
+        Event::CheckStarted { item, argv } => {
+            format!("{by} started check {item}: {}", argv.join(" "))
+        }
+        Event::CheckFinished { item, outcome } => format!(
+            "check {item} recorded ({})",
+            if outcome.passed() {
+                "ticked"
+            } else {
+                "not ticked"
+            }
+        ),
+        Event::Approved { role, name } => format!(
+            "{name} approved as {} (entered by {by})",
+            app.config.roles.title(role)
+        ),
+        Event::ApprovalRevoked { role } => {
+            format!("{by} revoked the {} approval", app.config.roles.title(role))
+        }
+        Event::Decision {
+            verdict: Verdict::Go,
+            ..
+        } => format!("{by} decided GO"),
+        Event::Decision {
+            verdict: Verdict::NoGo,
+            reason,
+        } => format!("{by} decided NO-GO: {}", reason.as_deref().unwrap_or("")),
+        Event::TypeChanged {
+            release_type,
+            reason,
+        } => format!("{by} changed the type to {release_type}: {reason}"),
+        Event::ComplianceSet { required } => format!(
+            "{by} switched compliance {}",
+            if *required { "on" } else { "off" }
+        ),
+        Event::StagingValidated { .. } => format!("{by} marked staging validated"),
+        Event::CommitSet { commit_sha } => format!("{by} set the commit to {commit_sha}"),
+    }
+}

@@ -1,0 +1,180 @@
+//! What an answered modal means: the prompt's text or the picker's choice becomes an event
+//! to record, a follow-up modal, or a command.
+
+use super::modal::{Confirm, ConfirmThen, Input, InputFor, Modal, Pick, PickFor, PickOption};
+use super::update::{record_from_modal, set_modal_error};
+use super::{App, Command, Level};
+use crate::release::event::{Event, Verdict};
+use crate::release::rules;
+use crate::release::store::parse_version;
+
+pub(super) fn submit(app: &mut App, modal: Modal, value: String) -> Vec<Command> {
+    match modal {
+        Modal::Help { .. } => {
+            app.modal = None;
+            Vec::new()
+        }
+        Modal::Confirm(c) => match c.then {
+            ConfirmThen::Record(event) => record_from_modal(app, event),
+            ConfirmThen::Quit => {
+                app.modal = None;
+                app.quit = true;
+                Vec::new()
+            }
+        },
+        Modal::Input(i) => submit_input(app, i.purpose, value),
+        Modal::Pick(p) => submit_pick(app, p.purpose, value),
+    }
+}
+
+fn submit_input(app: &mut App, purpose: InputFor, value: String) -> Vec<Command> {
+    match purpose {
+        InputFor::WaiveReason { item } => record_from_modal(
+            app,
+            Event::ItemWaived {
+                item,
+                reason: value,
+            },
+        ),
+        InputFor::NoGoReason => record_from_modal(
+            app,
+            Event::Decision {
+                verdict: Verdict::NoGo,
+                reason: Some(value),
+            },
+        ),
+        InputFor::TypeChangeReason { to } => record_from_modal(
+            app,
+            Event::TypeChanged {
+                release_type: to,
+                reason: value,
+            },
+        ),
+        InputFor::ApproverName { role } => {
+            record_from_modal(app, Event::Approved { role, name: value })
+        }
+        InputFor::CommitSha => record_from_modal(app, Event::CommitSet { commit_sha: value }),
+        InputFor::NewVersion => match parse_version(&value) {
+            Ok(v) => {
+                let version = v.to_string();
+                if app.releases.contains(&version) {
+                    app.modal = None;
+                    return vec![Command::OpenRelease {
+                        version,
+                        release_type: String::new(),
+                    }];
+                }
+                let options = app
+                    .config
+                    .release_types
+                    .iter()
+                    .map(|t| PickOption {
+                        id: t.id.clone(),
+                        label: format!("{}: {}", t.title, t.purpose),
+                        disabled: None,
+                    })
+                    .collect();
+                app.modal = Some(Modal::Pick(Pick::new(
+                    format!("Release type of {version}"),
+                    options,
+                    PickFor::NewReleaseType { version },
+                )));
+                Vec::new()
+            }
+            Err(e) => {
+                set_modal_error(app, e.to_string());
+                Vec::new()
+            }
+        },
+    }
+}
+
+fn submit_pick(app: &mut App, purpose: PickFor, value: String) -> Vec<Command> {
+    match purpose {
+        PickFor::ApproveRole => {
+            app.modal = Some(Modal::Input(Input::new(
+                format!("Approval as {}", app.config.roles.title(&value)),
+                "Approver's name",
+                InputFor::ApproverName { role: value },
+            )));
+            Vec::new()
+        }
+        PickFor::RevokeRole => {
+            let title = app.config.roles.title(&value).to_string();
+            app.modal = Some(Modal::Confirm(Confirm::new(
+                format!("Revoke the {title} approval?"),
+                vec!["The production gate will need it again.".into()],
+                ConfirmThen::Record(Event::ApprovalRevoked { role: value }),
+            )));
+            Vec::new()
+        }
+        PickFor::Decision if value == "go" => {
+            let event = Event::Decision {
+                verdict: Verdict::Go,
+                reason: None,
+            };
+            if let Some(Err(why)) = app
+                .release
+                .as_ref()
+                .map(|r| rules::check(r, &app.config, &event))
+            {
+                set_modal_error(app, why);
+                return Vec::new();
+            }
+            let version = app
+                .release
+                .as_ref()
+                .map(|r| r.version.clone())
+                .unwrap_or_default();
+            app.modal = Some(Modal::Confirm(Confirm::new(
+                format!("Record GO for {version}?"),
+                vec![
+                    format!(
+                        "Decided by {} at {}.",
+                        app.operator,
+                        app.now.format("%H:%M UTC")
+                    ),
+                    "Production still waits for its other gates.".into(),
+                ],
+                ConfirmThen::Record(event),
+            )));
+            Vec::new()
+        }
+        PickFor::Decision => {
+            app.modal = Some(Modal::Input(Input::new(
+                "NO-GO",
+                "Why is the release held? (recorded in the journal)",
+                InputFor::NoGoReason,
+            )));
+            Vec::new()
+        }
+        PickFor::ChangeType => {
+            app.modal = Some(Modal::Input(Input::new(
+                format!("Change type to {value}"),
+                "Why? (recorded in the journal)",
+                InputFor::TypeChangeReason { to: value },
+            )));
+            Vec::new()
+        }
+        PickFor::NewReleaseType { version } => {
+            app.modal = None;
+            vec![Command::OpenRelease {
+                version,
+                release_type: value,
+            }]
+        }
+        PickFor::OpenRelease => {
+            app.modal = None;
+            vec![Command::OpenRelease {
+                version: value,
+                release_type: String::new(),
+            }]
+        }
+        PickFor::Environment => {
+            app.modal = None;
+            app.log(Level::Info, format!("environment: {value}"));
+            app.env = value;
+            Vec::new()
+        }
+    }
+}
