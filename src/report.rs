@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::config::{Config, Environment};
 use crate::release::gates::{self, Gate};
-use crate::release::procedure::Blocks;
+use crate::release::progress::{self, PhaseProgress};
 use crate::release::state::{ItemState, ReleaseState};
 
 #[derive(Serialize)]
@@ -22,14 +22,8 @@ struct ItemReport<'a> {
 
 #[derive(Serialize)]
 struct PhaseReport<'a> {
-    id: &'a str,
-    title: &'a str,
-    blocks: Blocks,
-    applies: bool,
-    gating: bool,
-    due: DateTime<Utc>,
-    done: usize,
-    total: usize,
+    #[serde(flatten)]
+    progress: PhaseProgress<'a>,
     items: Vec<ItemReport<'a>>,
 }
 
@@ -62,16 +56,11 @@ pub fn status_json(
     journal_warning: Option<String>,
 ) -> Value {
     let window = crate::release::schedule::next_window(&config.schedule, now);
-    let gating = config
-        .release_type(&release.release_type)
-        .map(|t| t.gating_phases.clone())
-        .unwrap_or_default();
-    let checklist: Vec<PhaseReport> = config
-        .procedure
-        .phases
-        .iter()
-        .map(|p| {
-            let items: Vec<ItemReport> = p
+    let checklist: Vec<PhaseReport> = progress::phases(config, release)
+        .into_iter()
+        .map(|p| PhaseReport {
+            items: p
+                .phase
                 .items
                 .iter()
                 .map(|i| ItemReport {
@@ -80,22 +69,8 @@ pub fn status_json(
                     state: release.item(&i.id),
                     settled_by: gates::settled_by_link(release, i),
                 })
-                .collect();
-            PhaseReport {
-                id: &p.id,
-                title: &p.title,
-                blocks: p.blocks,
-                applies: gates::phase_applies(release, p.only_when),
-                gating: gating.contains(&p.id),
-                due: window - chrono::Duration::days(p.due_days_before),
-                done: p
-                    .items
-                    .iter()
-                    .filter(|i| gates::item_settled(release, i))
-                    .count(),
-                total: items.len(),
-                items,
-            }
+                .collect(),
+            progress: p,
         })
         .collect();
     let g = gates::evaluate(release, config);
@@ -121,6 +96,7 @@ pub fn status_json(
             "protected": env.protected,
         },
         "schedule": {
+            "release_window": progress::release_window(config, release),
             "next_window": window,
             "go_no_go_deadline": crate::release::schedule::go_no_go_deadline(&config.schedule, window),
         },

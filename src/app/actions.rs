@@ -10,13 +10,13 @@ use crate::release::rules;
 
 pub(super) fn selected_row(app: &App) -> Option<Row> {
     let release = app.release.as_ref()?;
-    let rows = checklist::rows(&app.config, release, &app.collapsed_phases, app.now);
+    let rows = checklist::rows(&app.config, release, &app.collapsed_phases);
     rows.get(app.checklist.selected).cloned()
 }
 
 pub(super) fn row_count(app: &App) -> usize {
     app.release.as_ref().map_or(0, |r| {
-        checklist::rows(&app.config, r, &app.collapsed_phases, app.now).len()
+        checklist::rows(&app.config, r, &app.collapsed_phases).len()
     })
 }
 
@@ -81,7 +81,7 @@ fn toggle_fold(app: &mut App, want_folded: Option<bool>) {
     }
     // Keep the cursor on the phase header that was folded.
     if let Some(release) = &app.release {
-        let rows = checklist::rows(&app.config, release, &app.collapsed_phases, app.now);
+        let rows = checklist::rows(&app.config, release, &app.collapsed_phases);
         if let Some(i) = rows
             .iter()
             .position(|r| matches!(r, Row::Phase { id, .. } if *id == phase_id))

@@ -2,12 +2,12 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::release::gates::{item_settled, phase_applies, settled_by_link};
+use crate::release::gates::settled_by_link;
 use crate::release::procedure::PhaseCondition;
-use crate::release::schedule::next_window;
+use crate::release::progress;
 use crate::release::state::{ItemState, ReleaseState};
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -24,7 +24,7 @@ pub enum Row {
         done: usize,
         total: usize,
         due: DateTime<Utc>,
-        /// Compliance off, or the release type does not gate on it.
+        /// False for compliance while the release does not touch regulated features.
         applies: bool,
         gating: bool,
         folded: bool,
@@ -50,48 +50,32 @@ impl Row {
 }
 
 /// The visible rows. Phases that do not apply start folded unless the user unfolded them.
-pub fn rows(
-    config: &Config,
-    release: &ReleaseState,
-    folded: &BTreeSet<String>,
-    now: DateTime<Utc>,
-) -> Vec<Row> {
-    let window = next_window(&config.schedule, now);
-    let gating = config
-        .release_type(&release.release_type)
-        .map(|t| t.gating_phases.clone())
-        .unwrap_or_default();
+pub fn rows(config: &Config, release: &ReleaseState, folded: &BTreeSet<String>) -> Vec<Row> {
     let mut out = Vec::new();
-    for phase in &config.procedure.phases {
-        let applies = phase_applies(release, phase.only_when);
-        let done = phase
-            .items
-            .iter()
-            .filter(|i| item_settled(release, i))
-            .count();
+    for p in progress::phases(config, release) {
         // `folded` holds the phases whose default was flipped by the user.
-        let default_folded = !applies && phase.only_when == PhaseCondition::Compliance;
-        let is_folded = default_folded != folded.contains(&phase.id);
+        let default_folded = !p.applies && p.phase.only_when == PhaseCondition::Compliance;
+        let is_folded = default_folded != folded.contains(p.id);
         out.push(Row::Phase {
-            id: phase.id.clone(),
-            title: phase.title.clone(),
-            done,
-            total: phase.items.len(),
-            due: window - Duration::days(phase.due_days_before),
-            applies,
-            gating: gating.contains(&phase.id),
+            id: p.id.to_string(),
+            title: p.title.to_string(),
+            done: p.done,
+            total: p.total,
+            due: p.due,
+            applies: p.applies,
+            gating: p.gating,
             folded: is_folded,
         });
         if is_folded {
             continue;
         }
-        for item in &phase.items {
+        for item in &p.phase.items {
             out.push(Row::Item {
                 id: item.id.clone(),
                 text: item.text.clone(),
                 state: Box::new(release.item(&item.id)),
                 has_check: item.check.is_some(),
-                applies,
+                applies: p.applies,
                 linked: settled_by_link(release, item),
             });
         }

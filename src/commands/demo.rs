@@ -11,6 +11,7 @@ use crate::release::clock::ScaledClock;
 use crate::release::store::{StateDir, default_root};
 
 pub const DEMO_RELEASE: &str = "1.2.3";
+const DEMO_MARKER: &str = ".release-cockpit-demo";
 
 pub fn run(common: &Common, speed: f64, fresh: bool) -> CmdResult {
     if !(speed.is_finite() && speed > 0.0 && speed <= 10_000.0) {
@@ -24,10 +25,27 @@ pub fn run(common: &Common, speed: f64, fresh: bool) -> CmdResult {
         .state_dir
         .clone()
         .unwrap_or_else(|| default_root().join("demo"));
+    // The demo marks its state dir, so it never writes into (or wipes) a real one.
+    let marker = root.join(DEMO_MARKER);
+    let has_content = std::fs::read_dir(&root).is_ok_and(|mut d| d.next().is_some());
+    if has_content && !marker.exists() {
+        return Err(usage(format!(
+            "{} holds state that is not the demo's; give the demo an empty or demo --state-dir",
+            root.display()
+        )));
+    }
     if fresh && root.exists() {
         std::fs::remove_dir_all(&root)
             .map_err(|e| usage(format!("cannot remove {} for --fresh: {e}", root.display())))?;
     }
+    std::fs::create_dir_all(&root)
+        .and_then(|_| std::fs::write(&marker, b"release-cockpit demo state\n"))
+        .map_err(|e| {
+            usage(format!(
+                "the demo state dir {} is not writable: {e}",
+                root.display()
+            ))
+        })?;
     let state = StateDir::new(root);
     let release = state
         .current()

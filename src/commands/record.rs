@@ -39,6 +39,16 @@ pub fn run(common: &Common, release: Option<&str>) -> CmdResult {
         }
         let event: Event = serde_json::from_str(&line)
             .map_err(|e| usage(format!("stdin:{}: not an event: {e}", n + 1)))?;
+        // Check results are the cockpit's own evidence: a script records decisions only.
+        if matches!(
+            event,
+            Event::ReleaseCreated { .. } | Event::CheckStarted { .. } | Event::CheckFinished { .. }
+        ) {
+            return Err(usage(format!(
+                "stdin:{}: a script cannot record this kind of event (creation and check results come from the cockpit itself)",
+                n + 1
+            )));
+        }
         rules::check(&opened.state, &config, &event)
             .map_err(|why| usage(format!("stdin:{}: refused: {why}", n + 1)))?;
         let entry = opened.journal.append(&by, chrono::Utc::now(), event)?;

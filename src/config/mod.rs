@@ -2,6 +2,7 @@
 //! top-level table the file leaves out comes from `assets/default.toml`.
 
 mod load;
+mod procedure;
 pub mod reader;
 
 use std::collections::BTreeMap;

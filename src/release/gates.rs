@@ -10,11 +10,22 @@ use crate::config::Config;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Blocker {
-    OpenItems { phase: String, items: Vec<String> },
-    MissingApproval { any_of: Vec<String> },
+    OpenItems {
+        phase: String,
+        items: Vec<String>,
+    },
+    MissingApproval {
+        any_of: Vec<String>,
+    },
     NoDecision,
-    NoGo { reason: Option<String> },
+    NoGo {
+        reason: Option<String>,
+    },
     StagingNotValidated,
+    /// The release's type is no longer in the config.
+    UnknownType {
+        release_type: String,
+    },
 }
 
 impl Blocker {
@@ -40,6 +51,9 @@ impl Blocker {
                 None => "decision is NO-GO".to_string(),
             },
             Blocker::StagingNotValidated => "staging not validated".to_string(),
+            Blocker::UnknownType { release_type } => {
+                format!("release type {release_type:?} is not in the config; change the type (t)")
+            }
         }
     }
 }
@@ -121,8 +135,10 @@ pub fn missing_approvals(release: &ReleaseState, config: &Config) -> Vec<Vec<Str
 
 pub fn evaluate(release: &ReleaseState, config: &Config) -> Gates {
     let Some(spec) = config.release_type(&release.release_type) else {
-        // Unknown type (the config changed since): nothing can be said to be clear.
-        let unknown = vec![Blocker::NoDecision];
+        // The config changed since the release was made: nothing can be said to be clear.
+        let unknown = vec![Blocker::UnknownType {
+            release_type: release.release_type.clone(),
+        }];
         return Gates {
             staging: gate("staging", unknown.clone()),
             production: gate("production", unknown),

@@ -8,6 +8,7 @@ pub mod event;
 pub mod gates;
 pub mod journal;
 pub mod procedure;
+pub mod progress;
 pub mod rules;
 pub mod schedule;
 pub mod state;

@@ -8,7 +8,7 @@ use crate::config::Config;
 
 /// Names are compared the way people type them: trimmed, any case.
 pub fn same_person(a: &str, b: &str) -> bool {
-    a.trim().eq_ignore_ascii_case(b.trim())
+    a.trim().to_lowercase() == b.trim().to_lowercase()
 }
 
 /// Checks whether `event` may be recorded now, as requested by `by`.
@@ -40,7 +40,19 @@ pub fn check(release: &ReleaseState, config: &Config, event: &Event) -> Result<(
             }
             Ok(())
         }
-        Event::CheckFinished { item, .. } => known_item(config, item).map(|_| ()),
+        Event::CheckFinished { item, .. } => {
+            let (phase, spec) = known_item(config, item)?;
+            if spec.check.is_none() {
+                return Err(format!("{item} has no check command in the config"));
+            }
+            if !phase_applies(release, phase.only_when) {
+                return Err(format!(
+                    "{item} belongs to {}, which this release does not use",
+                    phase.title
+                ));
+            }
+            Ok(())
+        }
         Event::Approved { role, name } => check_approval(release, config, role, name),
         Event::ApprovalRevoked { role } => {
             if release.approvals.contains_key(role) {
@@ -229,9 +241,12 @@ fn check_approval(
             config.roles.title(filled)
         ));
     }
+    // Approvals kept from before a type change count only if this type needs their role.
+    let required = |r: &String| spec.approvals.iter().any(|q| q.any_of.contains(r));
     if let Some((other, _)) = release
         .approvals
         .iter()
+        .filter(|(r, _)| required(r))
         .find(|(_, a)| same_person(&a.name, name))
     {
         return Err(format!(

@@ -31,7 +31,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         frame.render_widget(Paragraph::new(text).block(block), area);
         return;
     };
-    let all = rows(&app.config, release, &app.collapsed_phases, app.now);
+    let all = rows(&app.config, release, &app.collapsed_phases);
     let settled: usize = all
         .iter()
         .filter_map(|r| match r {

@@ -124,12 +124,7 @@ impl Cockpit {
     /// Moves the checklist cursor onto an item by id.
     pub fn select(&mut self, item: &str) {
         use release_cockpit::app::checklist::{Row, rows};
-        let all = rows(
-            &self.app.config,
-            self.release(),
-            &self.app.collapsed_phases,
-            self.app.now,
-        );
+        let all = rows(&self.app.config, self.release(), &self.app.collapsed_phases);
         let i = all
             .iter()
             .position(|r| matches!(r, Row::Item { id, .. } if id == item))
