@@ -20,10 +20,10 @@ pub type Tui = Terminal<CrosstermBackend<Stdout>>;
 static ENTERED: AtomicBool = AtomicBool::new(false);
 
 /// Puts the terminal back as it was, once; does nothing if it was never taken over
-/// (`status`, `audit` and friends print to a normal terminal).
-pub fn restore() {
+/// (`status`, `audit` and friends print to a normal terminal). Says whether it did.
+pub fn restore() -> bool {
     if !ENTERED.swap(false, Ordering::SeqCst) {
-        return;
+        return false;
     }
     let _ = disable_raw_mode();
     let _ = execute!(
@@ -32,6 +32,7 @@ pub fn restore() {
         LeaveAlternateScreen,
         crossterm::cursor::Show
     );
+    true
 }
 
 /// Restores the terminal when dropped, whatever way the cockpit ends.
@@ -45,11 +46,17 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// A panic anywhere while the cockpit has the terminal gives the terminal back, prints the
+/// report, and ends the process: a panicked background task must not leave a cockpit running
+/// on a cooked terminal. Nothing is lost; the journal is on disk.
 pub fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        restore();
+        let was_full_screen = restore();
         previous(info);
+        if was_full_screen {
+            std::process::exit(101);
+        }
     }));
 }
 

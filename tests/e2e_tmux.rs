@@ -390,34 +390,7 @@ fn b_forced_panic_gives_the_terminal_back_in_cooked_mode() {
         framed(&screen)
     );
 
-    // Is the terminal cooked again? Ask the terminal itself.
-    // The marker is looked for as output (its second appearance, after the typed line),
-    // not at a line start: on a terminal left raw, output has no carriage returns.
-    let command = "stty -a; echo STTY-DONE";
-    tmux.type_line(command);
-    let screen = tmux.wait_for("the output of `stty -a`", |s| {
-        s.matches("STTY-DONE").count() >= 2
-    });
-    // What `stty -a` printed: after the cockpit's exit marker, up to the marker echoed last,
-    // without the typed line itself (a raw terminal does not even echo it).
-    let end = screen.rfind("STTY-DONE").expect("just seen");
-    let start = screen[..end]
-        .rfind("EXITED:")
-        .map_or(0, |i| i + "EXITED:".len());
-    let stty = screen[start..end].replace(command, "");
-    let flags: Vec<&str> = stty.split_whitespace().collect();
-    for flag in ["icanon", "echo"] {
-        assert!(
-            flags.contains(&flag),
-            "after the panic the terminal should be in cooked mode (` {flag}`), \
-             `stty -a` says:\n{stty}"
-        );
-        let off = format!("-{flag}");
-        assert!(
-            !flags.contains(&off.as_str()),
-            "after the panic the terminal is still raw (`{off}`), `stty -a` says:\n{stty}"
-        );
-    }
+    assert_cooked(&tmux, "the panic");
 }
 
 /// The panic report is printed once the terminal is restored; restoring a second time while
@@ -443,4 +416,72 @@ fn c_the_panic_report_is_not_overwritten_by_the_shell() {
         "the panic message should stay above what the shell prints next:\n{}",
         framed(&screen)
     );
+}
+
+/// Asks the terminal itself, with `stty -a`, whether it is in cooked mode again.
+fn assert_cooked(tmux: &Tmux, after: &str) {
+    // Is the terminal cooked again? Ask the terminal itself.
+    // The marker is looked for as output (its second appearance, after the typed line),
+    // not at a line start: on a terminal left raw, output has no carriage returns.
+    let command = "stty -a; echo STTY-DONE";
+    tmux.type_line(command);
+    let screen = tmux.wait_for("the output of `stty -a`", |s| {
+        s.matches("STTY-DONE").count() >= 2
+    });
+    // What `stty -a` printed: after the cockpit's exit marker, up to the marker echoed last,
+    // without the typed line itself (a raw terminal does not even echo it).
+    let end = screen.rfind("STTY-DONE").expect("just seen");
+    let start = screen[..end]
+        .rfind("EXITED:")
+        .map_or(0, |i| i + "EXITED:".len());
+    let stty = screen[start..end].replace(command, "");
+    let flags: Vec<&str> = stty.split_whitespace().collect();
+    for flag in ["icanon", "echo"] {
+        assert!(
+            flags.contains(&flag),
+            "after {after} the terminal should be in cooked mode (` {flag}`), \
+             `stty -a` says:\n{stty}"
+        );
+        let off = format!("-{flag}");
+        assert!(
+            !flags.contains(&off.as_str()),
+            "after {after} the terminal is still raw (`{off}`), `stty -a` says:\n{stty}"
+        );
+    }
+}
+
+#[test]
+fn d_sigterm_closes_the_cockpit_and_gives_the_terminal_back() {
+    let tmux = Tmux::start("sigterm");
+    tmux.type_line(&format!(
+        "release-cockpit --state-dir {} --release 1.2.3; echo EXITED:$?",
+        tmux.quoted_state_dir()
+    ));
+    tmux.wait_for_text("Checklist");
+    // Find the cockpit by its state dir, which no other process on the machine names.
+    let pgrep = std::process::Command::new("pgrep")
+        .args([
+            "-f",
+            &format!("release-cockpit --state-dir {}", tmux.state_dir().display()),
+        ])
+        .output()
+        .expect("pgrep runs");
+    let pid = String::from_utf8_lossy(&pgrep.stdout)
+        .split_whitespace()
+        .next()
+        .expect("the cockpit is running")
+        .to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let (codes, screen) = tmux.wait_for_exits(1);
+    assert_eq!(
+        codes[0],
+        0,
+        "SIGTERM is an orderly close:\n{}",
+        framed(&screen)
+    );
+    assert_cooked(&tmux, "SIGTERM");
 }

@@ -29,6 +29,8 @@ pub enum Msg {
         item: String,
         line: String,
     },
+    /// A signal, or the terminal's input ending: close down now.
+    Shutdown(String),
     /// A check finished; `version` is the release it was started for.
     CheckDone {
         version: String,

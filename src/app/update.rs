@@ -18,6 +18,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
             mouse::on_mouse(app, m);
             Vec::new()
         }
+        Msg::Shutdown(why) => {
+            app.log(Level::Warn, format!("closing: {why}"));
+            app.quit = true;
+            Vec::new()
+        }
         Msg::Resize(w, h) => {
             app.size = (w, h);
             Vec::new()

@@ -151,17 +151,37 @@ async fn event_loop(
     let input_tx = tx.clone();
     tokio::spawn(async move {
         let mut events = crossterm::event::EventStream::new();
-        while let Some(Ok(ev)) = events.next().await {
-            let msg = match ev {
-                crossterm::event::Event::Key(k) => Msg::Key(k),
-                crossterm::event::Event::Mouse(m) => Msg::Mouse(m),
-                crossterm::event::Event::Resize(w, h) => Msg::Resize(w, h),
-                _ => continue,
+        let why = loop {
+            let msg = match events.next().await {
+                Some(Ok(crossterm::event::Event::Key(k))) => Msg::Key(k),
+                Some(Ok(crossterm::event::Event::Mouse(m))) => Msg::Mouse(m),
+                Some(Ok(crossterm::event::Event::Resize(w, h))) => Msg::Resize(w, h),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => break format!("the terminal's input failed: {e}"),
+                None => break "the terminal's input ended".to_string(),
             };
             if input_tx.send(msg).is_err() {
-                break;
+                return;
             }
-        }
+        };
+        let _ = input_tx.send(Msg::Shutdown(why));
+    });
+    let signal_tx = tx.clone();
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = hup.recv() => "SIGHUP",
+            _ = int.recv() => "SIGINT",
+        };
+        let _ = signal_tx.send(Msg::Shutdown(format!("received {name}")));
     });
     let tick_tx = tx.clone();
     tokio::spawn(async move {
