@@ -242,3 +242,29 @@ fn status_of_a_release_never_opened_is_refused() {
     let run = sb.run(&state, &["--release", "1.2.3", "status", "--json"]);
     sb.assert_refused(&run, &["no release 1.2.3", &state.display().to_string()]);
 }
+
+#[test]
+fn the_demo_will_not_use_or_wipe_a_state_dir_that_is_not_the_demo_s() {
+    let sb = Sandbox::new();
+    let real = sb.state_dir();
+    std::fs::create_dir_all(&real).unwrap();
+    std::fs::write(real.join("releases.log"), "{\"version\":\"1.0.0\"}\n").unwrap();
+    let run = sb.run(&real, &["demo", "--fresh"]);
+    sb.assert_refused(&run, &["holds state that is not the demo's"]);
+    assert_eq!(
+        std::fs::read_to_string(real.join("releases.log")).unwrap(),
+        "{\"version\":\"1.0.0\"}\n",
+        "--fresh must not have removed a real state dir"
+    );
+}
+
+#[test]
+fn an_unwritable_log_dir_is_refused_before_anything_is_written() {
+    let sb = Sandbox::new();
+    let state = sb.state_dir();
+    std::fs::create_dir_all(&state).unwrap();
+    // `logs` is a file, so the log dir cannot be made even by root.
+    std::fs::write(state.join("logs"), b"not a dir").unwrap();
+    let run = sb.run(&state, &["--release", "1.2.3"]);
+    sb.assert_refused(&run, &["is not writable", "logs"]);
+}

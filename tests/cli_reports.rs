@@ -75,17 +75,21 @@ fn status_json_reports_release_checklist_and_gates_with_null_rollout_and_gauges(
 #[test]
 fn status_stops_quietly_when_its_reader_goes_away() {
     let c = common::Cockpit::new("regular");
-    let mut child = Command::new(BIN)
+    // A pipe whose reading end is closed before the command starts: its first write fails.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(BIN)
         .arg("--state-dir")
         .arg(c.dir.path())
         .args(["--release", "1.2.3", "status", "--json"])
+        .env_remove("RELEASE_COCKPIT_CONFIG")
+        .env("XDG_CONFIG_HOME", c.dir.path())
+        .current_dir(c.dir.path())
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(writer)
         .stderr(Stdio::piped())
-        .spawn()
+        .output()
         .unwrap();
-    drop(child.stdout.take()); // like `| head -0`
-    let out = child.wait_with_output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -485,3 +485,27 @@ fn d_sigterm_closes_the_cockpit_and_gives_the_terminal_back() {
     );
     assert_cooked(&tmux, "SIGTERM");
 }
+
+#[test]
+fn e_the_demo_opens_release_1_2_3_and_says_no_cluster_is_connected() {
+    let tmux = Tmux::start("demo");
+    tmux.type_line(&format!(
+        "release-cockpit --state-dir {} demo --fresh; echo EXITED:$?",
+        tmux.quoted_state_dir()
+    ));
+    let screen = tmux.wait_for_text("No cluster connected.");
+    assert!(
+        screen.contains("release 1.2.3 regular"),
+        "{}",
+        framed(&screen)
+    );
+    assert!(
+        screen.contains("No deploy yet; no metrics source connected."),
+        "{}",
+        framed(&screen)
+    );
+    tmux.press("q");
+    let (codes, screen) = tmux.wait_for_exits(1);
+    assert_eq!(codes[0], 0, "{}", framed(&screen));
+    assert!(tmux.state_dir().join(".release-cockpit-demo").is_file());
+}

@@ -84,6 +84,20 @@ fn prompt_with_an_error() {
 }
 
 #[test]
+fn release_day_counts_down_to_the_go_no_go() {
+    let mut c = midweek();
+    c.send(release_cockpit::app::Msg::Tick(common::at(
+        "2026-12-08T07:30:00Z",
+    )));
+    let screen = c.render(80, 24);
+    assert!(
+        screen.contains("release day: go/no-go at 09:00 UTC, in 1h 30m"),
+        "{screen}"
+    );
+    snap("release_day", &c);
+}
+
+#[test]
 fn no_color_draws_no_colour_at_all() {
     let mut c = midweek();
     c.app.no_color = true;

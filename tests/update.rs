@@ -349,3 +349,94 @@ fn the_go_no_go_item_is_settled_by_the_decision_not_by_hand() {
         "{screen}"
     );
 }
+
+#[test]
+fn approvals_kept_from_another_type_do_not_block_the_same_person_now() {
+    let mut c = Cockpit::new("regular");
+    c.approve("engineer", "Eve Engineer");
+    // Becomes a hotfix: On-Call Engineer or Team Lead. Eve's engineer approval no longer counts,
+    // so Eve may give the one approval a hotfix needs.
+    c.char('t');
+    let Some(Modal::Pick(p)) = &c.app.modal else {
+        panic!("no picker")
+    };
+    let to = p.options.iter().position(|o| o.id == "hotfix").unwrap();
+    let steps = (to + p.options.len() - p.selected) % p.options.len();
+    for _ in 0..steps {
+        c.char('j');
+    }
+    c.enter();
+    c.answer("payment bug in production");
+    c.approve("on_call", "Eve Engineer");
+    assert_eq!(c.release().approvals["on_call"].name, "Eve Engineer");
+    assert!(
+        !c.gates()
+            .production
+            .blockers
+            .iter()
+            .any(|b| matches!(b, Blocker::MissingApproval { .. }))
+    );
+}
+
+#[test]
+fn a_release_whose_type_left_the_config_is_blocked_and_says_why() {
+    let mut c = Cockpit::new("regular");
+    c.app.config.release_types.retain(|t| t.id != "regular");
+    let g = c.gates();
+    assert_eq!(
+        g.production.blockers,
+        vec![Blocker::UnknownType {
+            release_type: "regular".into()
+        }]
+    );
+    assert_eq!(
+        g.production.blockers[0].describe(&c.app.config),
+        "release type \"regular\" is not in the config; change the type (t)"
+    );
+    // A decision cannot be recorded either, and says why.
+    c.char('d');
+    c.enter();
+    let err = c.modal_error().unwrap_or_default();
+    assert!(err.starts_with("unknown release type \"regular\""), "{err}");
+}
+
+#[test]
+fn switching_releases_is_refused_while_a_check_runs() {
+    let mut c = Cockpit::new("regular");
+    c.app.running_checks.insert(
+        "changelog".into(),
+        release_cockpit::app::RunningCheck {
+            started: c.now(),
+            argv: vec!["sleep".into(), "9".into()],
+            last_line: None,
+        },
+    );
+    c.char('n');
+    assert!(c.app.modal.is_none());
+    assert!(
+        c.last_log().starts_with("checks are running (changelog)"),
+        "{}",
+        c.last_log()
+    );
+}
+
+#[test]
+fn a_check_result_for_a_release_no_longer_open_is_not_recorded_into_this_one() {
+    use release_cockpit::release::event::CheckOutcome;
+    let mut c = Cockpit::new("regular");
+    c.send(release_cockpit::app::Msg::CheckDone {
+        version: "1.1.0".into(),
+        item: "changelog".into(),
+        outcome: CheckOutcome {
+            argv: vec!["true".into()],
+            exit_code: Some(0),
+            error: None,
+            duration_ms: 1,
+            output_sha256: String::new(),
+            output_tail: String::new(),
+            output_file: None,
+        },
+    });
+    assert_eq!(c.release().item("changelog").status, ItemStatus::Open);
+    assert!(c.last_log().contains("not recorded"), "{}", c.last_log());
+}

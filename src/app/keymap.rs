@@ -1,5 +1,5 @@
-//! Keys to actions. The same table drives the help overlay, so help cannot drift from what
-//! the keys do.
+//! Keys to actions, and the help overlay's table of them. Tests hold the two together:
+//! every action a key produces is in the help, and every action the help lists has a key.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -39,30 +39,49 @@ pub enum Action {
 pub struct Binding {
     pub keys: &'static str,
     pub what: &'static str,
-    pub action: Action,
+    pub actions: &'static [Action],
 }
 
-const fn bind(keys: &'static str, what: &'static str, action: Action) -> Binding {
-    Binding { keys, what, action }
+const fn bind(keys: &'static str, what: &'static str, actions: &'static [Action]) -> Binding {
+    Binding {
+        keys,
+        what,
+        actions,
+    }
 }
+
+use Action as A;
 
 /// Grouped for the help overlay: (heading, bindings).
 pub const HELP: &[(&str, &[Binding])] = &[
     (
         "Moving",
         &[
-            bind("↑ k / ↓ j", "previous / next row", Action::Up),
-            bind("PgUp / PgDn", "a page up / down", Action::PageUp),
-            bind("g / G", "first / last row", Action::Top),
-            bind("← h / → l", "fold / unfold a phase", Action::Collapse),
-            bind("Tab / S-Tab", "next / previous pane", Action::FocusNext),
+            bind("↑ k / ↓ j", "previous / next row", &[A::Up, A::Down]),
+            bind("PgUp / PgDn", "a page up / down", &[A::PageUp, A::PageDown]),
+            bind("g Home / G End", "first / last row", &[A::Top, A::Bottom]),
+            bind(
+                "← h / → l",
+                "fold / unfold a phase",
+                &[A::Collapse, A::Expand],
+            ),
+            bind(
+                "Tab / S-Tab",
+                "next / previous pane",
+                &[A::FocusNext, A::FocusPrev],
+            ),
             bind(
                 "1-4",
                 "Checklist, Rollout, Timeline, Tasks",
-                Action::FocusPane(0),
+                &[
+                    A::FocusPane(0),
+                    A::FocusPane(1),
+                    A::FocusPane(2),
+                    A::FocusPane(3),
+                ],
             ),
-            bind("z", "zoom the focused pane", Action::Zoom),
-            bind("mouse", "click a pane or row; wheel scrolls", Action::Down),
+            bind("z", "zoom the focused pane", &[A::Zoom]),
+            bind("mouse", "click a pane or row; wheel scrolls", &[]),
         ],
     ),
     (
@@ -71,37 +90,48 @@ pub const HELP: &[(&str, &[Binding])] = &[
             bind(
                 "Space Enter",
                 "tick the item (again: untick, confirmed)",
-                Action::Toggle,
+                &[A::Toggle],
             ),
-            bind("w", "waive the item, with a reason", Action::Waive),
-            bind("c", "run the item's check command", Action::RunCheck),
-            bind("x", "cancel the item's running check", Action::CancelCheck),
+            bind("w", "waive the item, with a reason", &[A::Waive]),
+            bind("c", "run the item's check command", &[A::RunCheck]),
+            bind("x", "cancel the item's running check", &[A::CancelCheck]),
         ],
     ),
     (
         "Release",
         &[
-            bind("a", "record an approval (role, name)", Action::Approve),
-            bind("R", "revoke an approval", Action::Revoke),
-            bind("d", "go/no-go decision", Action::Decide),
+            bind("a", "record an approval (role, name)", &[A::Approve]),
+            bind("R", "revoke an approval", &[A::Revoke]),
+            bind("d", "go/no-go decision", &[A::Decide]),
             bind(
                 "t",
                 "change the release type, with a reason",
-                Action::ChangeType,
+                &[A::ChangeType],
             ),
-            bind("C", "compliance phase on / off", Action::ToggleCompliance),
-            bind("V", "mark staging validated", Action::ValidateStaging),
-            bind("s", "set the commit SHA", Action::SetCommit),
-            bind("n", "new release (version, type)", Action::NewRelease),
-            bind("o", "open another release", Action::OpenRelease),
-            bind("e", "switch environment", Action::SwitchEnv),
+            bind("C", "compliance phase on / off", &[A::ToggleCompliance]),
+            bind("V", "mark staging validated", &[A::ValidateStaging]),
+            bind("s", "set the commit SHA", &[A::SetCommit]),
+            bind("n", "new release (version, type)", &[A::NewRelease]),
+            bind("o", "open another release", &[A::OpenRelease]),
+            bind("e", "switch environment", &[A::SwitchEnv]),
+        ],
+    ),
+    (
+        "In a prompt or dialog",
+        &[
+            bind(
+                "Enter / Esc",
+                "submit / cancel; y / n answer a confirmation",
+                &[],
+            ),
+            bind("Ctrl-U Ctrl-W", "clear the line / delete a word", &[]),
         ],
     ),
     (
         "Anywhere",
         &[
-            bind("?", "this help (Esc closes)", Action::Help),
-            bind("q Ctrl-C", "quit", Action::Quit),
+            bind("?", "this help (Esc closes)", &[A::Help]),
+            bind("q Ctrl-C", "quit", &[A::Quit]),
         ],
     ),
 ];
@@ -142,4 +172,76 @@ pub fn action_for(key: KeyEvent, panic_key: bool) -> Option<Action> {
         KeyCode::F(12) if panic_key => Action::ForcePanic,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_key() -> Vec<KeyEvent> {
+        let mut codes: Vec<KeyCode> = (' '..='~').map(KeyCode::Char).collect();
+        codes.extend([
+            KeyCode::Up,
+            KeyCode::Down,
+            KeyCode::Left,
+            KeyCode::Right,
+            KeyCode::PageUp,
+            KeyCode::PageDown,
+            KeyCode::Home,
+            KeyCode::End,
+            KeyCode::Enter,
+            KeyCode::Tab,
+            KeyCode::BackTab,
+            KeyCode::Esc,
+            KeyCode::Backspace,
+        ]);
+        codes.extend((1..=12).map(KeyCode::F));
+        let mut keys: Vec<KeyEvent> = codes
+            .iter()
+            .map(|c| KeyEvent::new(*c, KeyModifiers::NONE))
+            .collect();
+        keys.push(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+        keys
+    }
+
+    fn helped() -> Vec<Action> {
+        HELP.iter()
+            .flat_map(|(_, b)| b.iter())
+            .flat_map(|b| b.actions.iter().copied())
+            .collect()
+    }
+
+    #[test]
+    fn every_action_a_key_produces_is_in_the_help() {
+        let helped = helped();
+        for key in every_key() {
+            if let Some(action) = action_for(key, false) {
+                assert!(
+                    helped.contains(&action),
+                    "{key:?} does {action:?}, which the help does not list"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_action_in_the_help_has_a_key() {
+        let produced: Vec<Action> = every_key()
+            .into_iter()
+            .filter_map(|k| action_for(k, false))
+            .collect();
+        for action in helped() {
+            assert!(
+                produced.contains(&action),
+                "the help lists {action:?} but no key does it"
+            );
+        }
+    }
+
+    #[test]
+    fn the_panic_key_exists_only_when_enabled() {
+        let f12 = KeyEvent::new(KeyCode::F(12), KeyModifiers::NONE);
+        assert_eq!(action_for(f12, false), None);
+        assert_eq!(action_for(f12, true), Some(Action::ForcePanic));
+    }
 }

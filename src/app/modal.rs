@@ -24,9 +24,6 @@ pub enum ConfirmThen {
 pub struct Confirm {
     pub title: String,
     pub body: Vec<String>,
-    /// For protected environments: text the operator must type exactly to confirm.
-    pub typed: Option<String>,
-    pub input: String,
     pub error: Option<String>,
     pub then: ConfirmThen,
 }
@@ -36,8 +33,6 @@ impl Confirm {
         Self {
             title: title.into(),
             body,
-            typed: None,
-            input: String::new(),
             error: None,
             then,
         }
@@ -172,23 +167,10 @@ pub fn handle_key(modal: &mut Modal, key: KeyEvent) -> Outcome {
             }
             _ => Outcome::Stay,
         },
-        Modal::Confirm(c) => match (&c.typed, key.code) {
-            (None, KeyCode::Char('y') | KeyCode::Enter) => Outcome::Submit(String::new()),
-            (None, KeyCode::Char('n')) => Outcome::Cancel,
-            (None, _) => Outcome::Stay,
-            (Some(expected), KeyCode::Enter) => {
-                if c.input.trim() == expected {
-                    Outcome::Submit(c.input.clone())
-                } else {
-                    c.error = Some(format!("type {expected} exactly to confirm"));
-                    Outcome::Stay
-                }
-            }
-            (Some(_), _) => {
-                edit(&mut c.input, key);
-                c.error = None;
-                Outcome::Stay
-            }
+        Modal::Confirm(_) => match key.code {
+            KeyCode::Char('y') | KeyCode::Enter => Outcome::Submit(String::new()),
+            KeyCode::Char('n') => Outcome::Cancel,
+            _ => Outcome::Stay,
         },
         Modal::Input(i) => match key.code {
             KeyCode::Enter => Outcome::Submit(i.input.trim().to_string()),

@@ -25,14 +25,6 @@ pub fn run(common: &Common, file: Option<PathBuf>) -> CmdResult {
             );
             Ok(())
         }
-        Err(problems) => {
-            let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-            Err(usage(format!(
-                "{}\n{} problem{} found",
-                lines.join("\n"),
-                problems.len(),
-                if problems.len() == 1 { "" } else { "s" }
-            )))
-        }
+        Err(problems) => Err(usage(config::describe_problems(&problems))),
     }
 }

@@ -54,16 +54,7 @@ pub fn launch(l: Launch) -> CmdResult {
     if let Some(t) = &l.create_as
         && l.config.release_type(t).is_none()
     {
-        let known: Vec<&str> = l
-            .config
-            .release_types
-            .iter()
-            .map(|t| t.id.as_str())
-            .collect();
-        return Err(usage(format!(
-            "unknown release type {t:?} (types are: {})",
-            known.join(", ")
-        )));
+        return Err(usage(crate::release::rules::unknown_type(&l.config, t)));
     }
     l.state.ensure_writable().map_err(store_error)?;
     let (log_file, _log_guard) = logging::init(&l.state.log_dir()).map_err(|e| {
@@ -117,6 +108,16 @@ pub fn launch(l: Launch) -> CmdResult {
             tx.clone(),
         );
         if let Some(o) = opened {
+            let ignored_type = l
+                .create_as
+                .as_ref()
+                .filter(|t| !o.created && **t != o.state.release_type);
+            let type_notice = ignored_type.map(|t| {
+                format!(
+                    "release {} already exists as {}; --type {t} was not applied (t changes the type)",
+                    o.state.version, o.state.release_type
+                )
+            });
             rt.set_journal(o.journal);
             let releases = l.state.release_names();
             rt.process(
@@ -124,7 +125,7 @@ pub fn launch(l: Launch) -> CmdResult {
                 Msg::ReleaseOpened {
                     state: o.state,
                     releases,
-                    notice: o.recovery.map(|r| r.to_string()),
+                    notice: o.recovery.map(|r| r.to_string()).or(type_notice),
                 },
             );
             if o.created {

@@ -36,15 +36,9 @@ pub fn usage(msg: impl Into<String>) -> Box<dyn std::error::Error + Send + Sync>
 pub fn load_config(common: &Common) -> Result<Config, Box<dyn std::error::Error + Send + Sync>> {
     match config::locate(common.config.as_deref()) {
         None => Ok(Config::embedded()),
-        Some(path) => Config::from_file(&path).map_err(|problems| {
-            let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-            usage(format!(
-                "the config has {} problem{}:\n{}",
-                problems.len(),
-                if problems.len() == 1 { "" } else { "s" },
-                lines.join("\n")
-            ))
-        }),
+        Some(path) => {
+            Config::from_file(&path).map_err(|problems| usage(config::describe_problems(&problems)))
+        }
     }
 }
 

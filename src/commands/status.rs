@@ -2,6 +2,7 @@
 
 use super::{CmdResult, emit, environment, load_config, state_dir, usage};
 use crate::cli::Common;
+use crate::release::gates::{self, GateStatus};
 use crate::release::store::parse_version;
 use crate::report;
 
@@ -27,8 +28,8 @@ pub fn run(common: &Common, release: Option<&str>, json: bool) -> CmdResult {
     }
     let (release, warning) = state.read(&version).map_err(|e| usage(e.to_string()))?;
     let now = chrono::Utc::now();
-    let doc = report::status_json(&config, env, &release, now, warning.clone());
     if json {
+        let doc = report::status_json(&config, env, &release, now, warning);
         emit(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
         return Ok(());
     }
@@ -39,16 +40,16 @@ pub fn run(common: &Common, release: Option<&str>, json: bool) -> CmdResult {
         "release {} ({}) on {}\n",
         release.version, release.release_type, env_name
     );
-    for gate in ["staging", "production"] {
-        let g = &doc["gates"][gate];
-        let label = match g["status"].as_str() {
-            Some("open") => "OPEN",
-            Some("not_used") => "not used",
-            _ => "BLOCKED",
+    let g = gates::evaluate(&release, &config);
+    for gate in [&g.staging, &g.production] {
+        let label = match gate.status {
+            GateStatus::Open => "OPEN",
+            GateStatus::NotUsed => "not used",
+            GateStatus::Blocked => "BLOCKED",
         };
-        text.push_str(&format!("{gate}: {label}\n"));
-        for b in g["blockers"].as_array().into_iter().flatten() {
-            text.push_str(&format!("  - {}\n", b["message"].as_str().unwrap_or("")));
+        text.push_str(&format!("{}: {label}\n", gate.target));
+        for b in &gate.blockers {
+            text.push_str(&format!("  - {}\n", b.describe(&config)));
         }
     }
     emit(&text)?;

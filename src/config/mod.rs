@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::release::procedure::{Procedure, ReleaseTypeSpec, Roles};
 pub use load::known_key_paths;
-pub use reader::Problem;
+pub use reader::{Problem, describe_problems};
 
 pub const DEFAULT_TOML: &str = include_str!("../../assets/default.toml");
 
@@ -131,6 +131,15 @@ impl Config {
                 message: format!("cannot read the file: {e}"),
             }]),
         }
+    }
+
+    /// "regular, hotfix, emergency": for messages naming what may be chosen.
+    pub fn release_type_ids(&self) -> String {
+        self.release_types
+            .iter()
+            .map(|t| t.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     pub fn release_type(&self, id: &str) -> Option<&ReleaseTypeSpec> {

@@ -34,6 +34,18 @@ impl fmt::Display for Problem {
     }
 }
 
+/// Every problem, one per line, then how many: what `check-config` and every command that
+/// loads a config print.
+pub fn describe_problems(problems: &[Problem]) -> String {
+    let mut out: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    out.push(format!(
+        "{} problem{} found",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    ));
+    out.join("\n")
+}
+
 /// The source text of one file and the problems found in it so far.
 pub struct Source {
     pub file: String,

@@ -42,8 +42,7 @@ impl Blocker {
                 format!("{n} open item{} in {title}", if n == 1 { "" } else { "s" })
             }
             Blocker::MissingApproval { any_of } => {
-                let names: Vec<&str> = any_of.iter().map(|r| config.roles.title(r)).collect();
-                format!("approval missing: {}", names.join(" or "))
+                format!("approval missing: {}", config.roles.any_of(any_of))
             }
             Blocker::NoDecision => "no go/no-go decision".to_string(),
             Blocker::NoGo { reason } => match reason {

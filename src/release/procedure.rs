@@ -152,4 +152,12 @@ impl Roles {
     pub fn title<'a>(&'a self, id: &'a str) -> &'a str {
         self.0.get(id).map(String::as_str).unwrap_or(id)
     }
+
+    /// One required approval in words: "On-Call Engineer or Team Lead".
+    pub fn any_of(&self, ids: &[String]) -> String {
+        ids.iter()
+            .map(|r| self.title(r))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    }
 }

@@ -80,15 +80,8 @@ pub fn check(release: &ReleaseState, config: &Config, event: &Event) -> Result<(
                     if missing.is_empty() {
                         Ok(())
                     } else {
-                        let names: Vec<String> = missing
-                            .iter()
-                            .map(|any| {
-                                any.iter()
-                                    .map(|r| config.roles.title(r))
-                                    .collect::<Vec<_>>()
-                                    .join(" or ")
-                            })
-                            .collect();
+                        let names: Vec<String> =
+                            missing.iter().map(|any| config.roles.any_of(any)).collect();
                         Err(format!(
                             "a go needs the required approvals first; missing: {}",
                             names.join(", ")
@@ -144,11 +137,10 @@ pub fn check(release: &ReleaseState, config: &Config, event: &Event) -> Result<(
     }
 }
 
-fn unknown_type(config: &Config, id: &str) -> String {
-    let known: Vec<&str> = config.release_types.iter().map(|t| t.id.as_str()).collect();
+pub fn unknown_type(config: &Config, id: &str) -> String {
     format!(
         "unknown release type {id:?} (types are: {})",
-        known.join(", ")
+        config.release_type_ids()
     )
 }
 
@@ -216,13 +208,7 @@ fn check_approval(
         let needed: Vec<String> = spec
             .approvals
             .iter()
-            .map(|r| {
-                r.any_of
-                    .iter()
-                    .map(|x| config.roles.title(x))
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            })
+            .map(|r| config.roles.any_of(&r.any_of))
             .collect();
         return Err(format!(
             "a {} release does not need a {title} approval (it needs: {})",

@@ -41,16 +41,17 @@ pub fn human_duration(d: Duration) -> String {
 /// The calendar line of the status bar.
 pub fn describe(schedule: &Schedule, now: DateTime<Utc>, decided: bool) -> String {
     let window = next_window(schedule, now);
-    let when = window.format("%a %Y-%m-%d %H:%M UTC");
     if window.date_naive() != now.date_naive() {
-        return format!("next window {when} (in {})", human_duration(window - now));
+        let when = window.format("%a %m-%d %H:%M UTC");
+        return format!("next window {when}, in {}", human_duration(window - now));
     }
+    let when = window.format("%H:%M UTC");
     let deadline = go_no_go_deadline(schedule, window);
     let go = deadline.format("%H:%M");
     if decided {
         if now < window {
             format!(
-                "release day: window {when}, in {}",
+                "release day: window at {when}, in {}",
                 human_duration(window - now)
             )
         } else {
@@ -120,7 +121,7 @@ mod tests {
         );
         assert_eq!(
             describe(&s, at("2026-11-26T10:00:00Z"), false),
-            "next window Tue 2026-12-08 10:00 UTC (in 12d 0h)"
+            "next window Tue 12-08 10:00 UTC, in 12d 0h"
         );
     }
 }

@@ -14,8 +14,8 @@ use crate::config::Config;
 pub enum StoreError {
     #[error("{0:?} is not a semantic version such as 1.2.3 ({1})")]
     BadVersion(String, String),
-    #[error("unknown release type {given:?} (types are: {known})")]
-    UnknownType { given: String, known: String },
+    #[error("{0}")]
+    UnknownType(String),
     #[error("the state dir {path} is not writable: {source}")]
     NotWritable {
         path: PathBuf,
@@ -159,11 +159,9 @@ impl StateDir {
             });
         }
         if config.release_type(create_as).is_none() {
-            let known: Vec<&str> = config.release_types.iter().map(|t| t.id.as_str()).collect();
-            return Err(StoreError::UnknownType {
-                given: create_as.to_string(),
-                known: known.join(", "),
-            });
+            return Err(StoreError::UnknownType(
+                crate::release::rules::unknown_type(config, create_as),
+            ));
         }
         self.ensure_writable()?;
         let first = Event::ReleaseCreated {

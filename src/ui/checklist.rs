@@ -132,6 +132,9 @@ fn row_line<'a>(app: &App, row: &Row, width: usize, theme: &Theme) -> Line<'a> {
                 _ if linked.is_some() => ("[x]", theme.ok()),
                 ItemStatus::Done { .. } => ("[x]", theme.ok()),
                 ItemStatus::Waived { .. } => ("[~]", theme.warn()),
+                ItemStatus::Open if running && !app.running_checks.contains_key(id) => {
+                    ("[?]", theme.warn())
+                }
                 ItemStatus::Open if running => ("[…]", theme.warn()),
                 ItemStatus::Open if check_failed => ("[!]", theme.bad()),
                 ItemStatus::Open => ("[ ]", theme.base()),

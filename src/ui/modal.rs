@@ -15,23 +15,12 @@ pub fn draw(frame: &mut Frame, area: Rect, modal: &Modal, theme: &Theme) {
         Modal::Confirm(c) => {
             let mut lines: Vec<Line> = c.body.iter().map(|b| Line::raw(b.clone())).collect();
             lines.push(Line::raw(""));
-            match &c.typed {
-                Some(expected) => {
-                    lines.push(Line::from(vec![
-                        Span::raw("Type "),
-                        Span::styled(expected.clone(), theme.title()),
-                        Span::raw(" to confirm:"),
-                    ]));
-                    lines.push(Line::styled(format!("> {}▏", c.input), theme.key()));
-                    lines.push(Line::styled("Enter confirm · Esc cancel", theme.dim()));
-                }
-                None => lines.push(Line::from(vec![
-                    Span::styled("y", theme.key()),
-                    Span::raw("/Enter confirm · "),
-                    Span::styled("n", theme.key()),
-                    Span::raw("/Esc cancel"),
-                ])),
-            }
+            lines.push(Line::from(vec![
+                Span::styled("y", theme.key()),
+                Span::raw("/Enter confirm · "),
+                Span::styled("n", theme.key()),
+                Span::raw("/Esc cancel"),
+            ]));
             (c.title.clone(), lines, c.error.clone())
         }
         Modal::Input(i) => {

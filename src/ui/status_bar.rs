@@ -12,12 +12,18 @@ use crate::release::event::Verdict;
 use crate::release::gates::{Gate, GateStatus, Gates};
 use crate::release::schedule;
 
+/// A gate in a word or two; the gate panel beside the checklist has the detail.
 fn gate_span<'a>(gate: &Gate, theme: &Theme) -> Span<'a> {
+    let name = if gate.target == "production" {
+        "prod"
+    } else {
+        gate.target
+    };
     match gate.status {
-        GateStatus::Open => Span::styled(format!("{} OPEN", gate.target), theme.ok()),
-        GateStatus::NotUsed => Span::styled(format!("{} not used", gate.target), theme.dim()),
+        GateStatus::Open => Span::styled(format!("{name} OPEN"), theme.ok()),
+        GateStatus::NotUsed => Span::styled(format!("{name} not used"), theme.dim()),
         GateStatus::Blocked => Span::styled(
-            format!("{} BLOCKED ({})", gate.target, gate.blockers.len()),
+            format!("{name} BLOCKED({})", gate.blockers.len()),
             theme.bad(),
         ),
     }
@@ -59,8 +65,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, gates: Option<&Gates>, the
     }
     first.push(Span::raw(format!(" │ {}", app.operator)));
     let decided = app.release.as_ref().is_some_and(|r| r.decision.is_some());
-    // Gates first: on a narrow terminal the calendar is what gets cut.
-    let mut second = vec![Span::raw(" ")];
+    // Sized to fit 80 columns: the calendar (and the go/no-go countdown), then the gates.
+    let mut second = vec![
+        Span::raw(" "),
+        Span::raw(schedule::describe(&app.config.schedule, app.now, decided)),
+        Span::raw(" │ "),
+    ];
     match gates {
         Some(g) => {
             second.push(gate_span(&g.staging, theme));
@@ -69,12 +79,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, gates: Option<&Gates>, the
         }
         None => second.push(Span::styled("gates: no release", theme.dim())),
     }
-    second.push(Span::raw(" │ "));
-    second.push(Span::raw(schedule::describe(
-        &app.config.schedule,
-        app.now,
-        decided,
-    )));
     frame.render_widget(
         Paragraph::new(vec![Line::from(first), Line::from(second)]).style(theme.status_bar()),
         area,
