@@ -53,6 +53,18 @@ pub enum Cmd {
         #[arg(long)]
         fresh: bool,
     },
+    /// The simulated Kubernetes cluster alone, for kubectl and other tools.
+    Sandbox {
+        /// Loopback address to serve on; port 0 picks a free one.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+        /// Where to write a kubeconfig with contexts staging and production.
+        #[arg(long, value_name = "FILE")]
+        kubeconfig_out: PathBuf,
+        /// Run simulated time N times faster than the wall clock.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+    },
     /// One snapshot of the release: checklist, approvals, decision, gates.
     Status {
         /// Print JSON (the format scripts rely on).

@@ -9,6 +9,7 @@ pub mod logging;
 pub mod release;
 pub mod report;
 pub mod runtime;
+pub mod sandbox;
 pub mod tasks;
 pub mod tui;
 pub mod ui;

@@ -17,6 +17,11 @@ fn main() {
         Some(Cmd::Demo { speed, fresh }) => commands::demo::run(&cli.common, speed, fresh),
         Some(Cmd::Status { json }) => commands::status::run(&cli.common, release, json),
         Some(Cmd::Audit { json }) => commands::audit::run(&cli.common, release, json),
+        Some(Cmd::Sandbox {
+            listen,
+            kubeconfig_out,
+            speed,
+        }) => commands::sandbox::run(&listen, kubeconfig_out, speed),
         Some(Cmd::Record) => commands::record::run(&cli.common, release),
         Some(Cmd::CheckConfig { file }) => commands::check_config::run(&cli.common, file),
     };

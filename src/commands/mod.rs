@@ -6,6 +6,7 @@ pub mod check_config;
 pub mod cockpit;
 pub mod demo;
 pub mod record;
+pub mod sandbox;
 pub mod status;
 
 use std::path::PathBuf;

@@ -1,0 +1,533 @@
+//! The REST API: paths to resources, verbs to store operations, and Kubernetes' answers
+//! (Status errors, Tables, list and watch) as kubectl and kube-rs expect them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::discovery;
+use super::errors::ApiError;
+use super::output::{Shape, from_events_v1, typed};
+use super::patch::{self, PatchKind};
+use super::resources::{Resource, lookup};
+use super::selectors::{FieldSelector, LabelSelector};
+use super::store::{WriteTo, name_of, rv_of};
+use super::watch::{self, WatchRequest};
+use super::{RequestRecord, Sandbox, defaults, logs, validate};
+
+/// Where a request points.
+struct Target {
+    resource: &'static Resource,
+    namespace: Option<String>,
+    name: Option<String>,
+    subresource: Option<String>,
+}
+
+pub fn json_response(code: u16, body: &Value) -> Response {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::to_vec(body).expect("json"),
+    )
+        .into_response()
+}
+
+fn error_response(e: &ApiError) -> Response {
+    json_response(e.code, &e.status())
+}
+
+fn query(uri: &Uri) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+fn truthy(v: Option<&str>) -> bool {
+    matches!(v, Some("true" | "1"))
+}
+
+pub async fn handle(
+    State(sb): State<Arc<Sandbox>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    if path.starts_with("/_sandbox/") {
+        return super::admin::handle(sb, &method, &path, &body).await;
+    }
+    let (latency, fail) = {
+        let mut f = sb.faults.lock().unwrap_or_else(|p| p.into_inner());
+        let fail = (f.fail_next > 0).then(|| {
+            f.fail_next -= 1;
+            f.fail_status
+        });
+        (f.latency_ms, fail)
+    };
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let mutating = matches!(
+        method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
+    let patch_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|_| method == Method::PATCH)
+        .map(|s| s.split(';').next().unwrap_or(s).trim().to_string());
+    let response = match fail {
+        Some(code) => {
+            let reason = if code == 429 {
+                "TooManyRequests"
+            } else {
+                "InternalError"
+            };
+            let mut r = error_response(&ApiError::new(
+                code,
+                reason,
+                format!("injected fault: {code}"),
+            ));
+            if code == 429 {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, "1".parse().expect("header"));
+            }
+            r
+        }
+        None => route(&sb, &method, &uri, &headers, &body).await,
+    };
+    if mutating {
+        sb.record_request(RequestRecord {
+            method: method.to_string(),
+            path: path.clone(),
+            patch_type,
+            status: response.status().as_u16(),
+        });
+        if response.status().is_success() {
+            sb.kick.notify_one();
+        }
+    }
+    response
+}
+
+async fn route(
+    sb: &Arc<Sandbox>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let path = uri.path();
+    if let Some(doc) = discovery::answer(path) {
+        return json_response(200, &doc);
+    }
+    let target = match split_namespace(path).and_then(|p| parse_split(&p)) {
+        Ok(t) => t,
+        Err(e) => return error_response(&e),
+    };
+    let q = query(uri);
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let shape = Shape::from_request(accept, param(&q, "includeObject"), sb.clock.now());
+    let result = match (method.clone(), &target.name) {
+        (Method::GET, None) => return list_or_watch(sb, &target, &q, shape),
+        (Method::GET, Some(_)) if target.subresource.as_deref() == Some("log") => {
+            return logs::respond(
+                sb,
+                &target_ns(&target),
+                target.name.as_deref().unwrap_or(""),
+                &q,
+            )
+            .await;
+        }
+        (Method::GET, Some(name)) => get(sb, &target, name, shape),
+        (Method::POST, None) => create(sb, &target, body, &q),
+        (Method::PUT, Some(name)) => replace(sb, &target, name, body),
+        (Method::PATCH, Some(name)) => patch_object(sb, &target, name, headers, body, &q),
+        (Method::DELETE, Some(name)) => delete(sb, &target, name, body),
+        _ => Err(ApiError::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource".to_string(),
+        )),
+    };
+    match result {
+        Ok((code, v)) => json_response(code, &v),
+        Err(e) => error_response(&e),
+    }
+}
+
+/// The path's parts after `/api/v1` or `/apis/G/V`, with the namespace split off.
+struct Split {
+    group: String,
+    version: String,
+    namespace: Option<String>,
+    rest: Vec<String>,
+}
+
+fn split_namespace(path: &str) -> Result<Split, ApiError> {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (group, version, rest) = match parts.as_slice() {
+        ["api", "v1", rest @ ..] => ("", "v1", rest),
+        ["apis", g, v, rest @ ..] => (*g, *v, rest),
+        _ => return Err(ApiError::not_found_path()),
+    };
+    let (namespace, rest): (Option<String>, Vec<String>) = match rest {
+        ["namespaces", ns, more @ ..] if !more.is_empty() => (
+            Some(ns.to_string()),
+            more.iter().map(|s| s.to_string()).collect(),
+        ),
+        other => (None, other.iter().map(|s| s.to_string()).collect()),
+    };
+    Ok(Split {
+        group: group.to_string(),
+        version: version.to_string(),
+        namespace,
+        rest,
+    })
+}
+
+fn parse_split(s: &Split) -> Result<Target, ApiError> {
+    let (plural, name, sub) = match s.rest.as_slice() {
+        [plural] => (plural, None, None),
+        [plural, name] => (plural, Some(name.clone()), None),
+        [plural, name, sub] => (plural, Some(name.clone()), Some(sub.clone())),
+        _ => return Err(ApiError::not_found_path()),
+    };
+    let resource = lookup(&s.group, &s.version, plural).ok_or_else(ApiError::not_found_path)?;
+    if sub
+        .as_ref()
+        .is_some_and(|x| !resource.subresources.contains(&x.as_str()))
+    {
+        return Err(ApiError::not_found_path());
+    }
+    if s.namespace.is_some() && !resource.namespaced {
+        return Err(ApiError::not_found_path());
+    }
+    Ok(Target {
+        resource,
+        namespace: s.namespace.clone(),
+        name,
+        subresource: sub,
+    })
+}
+
+fn target_ns(t: &Target) -> String {
+    t.namespace.clone().unwrap_or_default()
+}
+
+fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!("the body of the request is not valid JSON: {e}"))
+    })?;
+    if !v.is_object() {
+        return Err(ApiError::bad_request(
+            "the body of the request must be a JSON object",
+        ));
+    }
+    Ok(v)
+}
+
+fn list_or_watch(sb: &Arc<Sandbox>, t: &Target, q: &[(String, String)], shape: Shape) -> Response {
+    let r = t.resource;
+    let labels = match LabelSelector::parse(param(q, "labelSelector").unwrap_or("")) {
+        Ok(l) => l,
+        Err(e) => return error_response(&ApiError::bad_request(e)),
+    };
+    let fields = match FieldSelector::parse(param(q, "fieldSelector").unwrap_or(""), r.plural) {
+        Ok(f) => f,
+        Err(e) => return error_response(&ApiError::bad_request(e)),
+    };
+    let rv = param(q, "resourceVersion").filter(|s| !s.is_empty());
+    let rv_num = match rv.map(str::parse::<u64>).transpose() {
+        Ok(n) => n,
+        Err(_) => {
+            return error_response(&ApiError::bad_request(format!(
+                "invalid resourceVersion {:?}",
+                rv.unwrap_or_default()
+            )));
+        }
+    };
+    if truthy(param(q, "watch")) {
+        let timeout = param(q, "timeoutSeconds")
+            .and_then(|s| s.parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = watch::stream(
+            sb.clone(),
+            WatchRequest {
+                resource: r,
+                namespace: t.namespace.clone(),
+                resource_version: rv_num,
+                labels,
+                fields,
+                bookmarks: truthy(param(q, "allowWatchBookmarks")),
+                timeout,
+                send_initial_events: truthy(param(q, "sendInitialEvents")),
+                shape,
+            },
+        );
+        return Response::builder()
+            .status(200)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CACHE_CONTROL, "no-cache, private")
+            .body(body)
+            .expect("response");
+    }
+    let store = sb.store();
+    let objects: Vec<&Value> = store
+        .list(r.store, t.namespace.as_deref())
+        .into_iter()
+        .filter(|o| labels.matches(o["metadata"]["labels"].as_object()) && fields.matches(o))
+        .collect();
+    json_response(200, &shape.list(r, &objects, store.resource_version()))
+}
+
+fn get(sb: &Arc<Sandbox>, t: &Target, name: &str, shape: Shape) -> Result<(u16, Value), ApiError> {
+    let store = sb.store();
+    let obj = store
+        .get(t.resource.store, &target_ns(t), name)
+        .ok_or_else(|| ApiError::not_found(t.resource, name))?;
+    Ok((200, shape.one(t.resource, obj)))
+}
+
+fn namespace_exists(sb: &Sandbox, t: &Target) -> Result<(), ApiError> {
+    let ns = target_ns(t);
+    if t.resource.namespaced && sb.store().get("namespaces", "", &ns).is_none() {
+        let r = lookup("", "v1", "namespaces").expect("namespaces");
+        return Err(ApiError::not_found(r, &ns));
+    }
+    Ok(())
+}
+
+/// A body in the resource's group form, turned into the stored form.
+fn incoming(r: &Resource, body: Value) -> Value {
+    if r.group == "events.k8s.io" {
+        from_events_v1(&body)
+    } else {
+        body
+    }
+}
+
+fn create(
+    sb: &Arc<Sandbox>,
+    t: &Target,
+    body: &Bytes,
+    q: &[(String, String)],
+) -> Result<(u16, Value), ApiError> {
+    let r = t.resource;
+    let mut obj = incoming(r, parse_body(body)?);
+    if let Some(ns) = &t.namespace {
+        obj["metadata"]["namespace"] = json!(ns);
+    }
+    if r.namespaced && t.namespace.is_none() {
+        return Err(ApiError::bad_request(format!(
+            "{} must be created in a namespace",
+            r.plural
+        )));
+    }
+    namespace_exists(sb, t)?;
+    defaults::apply(r, &mut obj);
+    validate::check(r, &obj)?;
+    if param(q, "dryRun") == Some("All") {
+        return Ok((201, typed(r, &obj)));
+    }
+    let now = sb.clock.now();
+    let created = sb.store().create(r, &target_ns(t), obj, now)?;
+    Ok((201, typed(r, &created)))
+}
+
+fn replace(
+    sb: &Arc<Sandbox>,
+    t: &Target,
+    name: &str,
+    body: &Bytes,
+) -> Result<(u16, Value), ApiError> {
+    let r = t.resource;
+    let mut obj = incoming(r, parse_body(body)?);
+    if !name_of(&obj).is_empty() && name_of(&obj) != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({}) does not match the name on the URL ({name})",
+            name_of(&obj)
+        )));
+    }
+    obj["metadata"]["name"] = json!(name);
+    let ns = target_ns(t);
+    let exists = sb.store().get(r.store, &ns, name).is_some();
+    // Leases are created by PUT and need a resourceVersion to update (client-go's lock).
+    if r.plural == "leases" {
+        if !exists {
+            return create(
+                sb,
+                t,
+                &Bytes::from(serde_json::to_vec(&obj).expect("json")),
+                &[],
+            )
+            .map(|(_, v)| (201, v));
+        }
+        if obj["metadata"]["resourceVersion"]
+            .as_str()
+            .is_none_or(str::is_empty)
+        {
+            return Err(ApiError::invalid(
+                r,
+                name,
+                vec![(
+                    "metadata.resourceVersion".into(),
+                    "Invalid value: 0x0: must be specified for an update".into(),
+                )],
+            ));
+        }
+    }
+    let to = if t.subresource.as_deref() == Some("status") {
+        WriteTo::Status
+    } else {
+        WriteTo::Main
+    };
+    if to == WriteTo::Main {
+        defaults::apply(r, &mut obj);
+        validate::check(r, &obj)?;
+    }
+    let updated = sb.store().update(r, &ns, name, obj, to)?;
+    Ok((200, typed(r, &updated)))
+}
+
+fn patch_object(
+    sb: &Arc<Sandbox>,
+    t: &Target,
+    name: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+    q: &[(String, String)],
+) -> Result<(u16, Value), ApiError> {
+    let r = t.resource;
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let kind = patch::kind_from_content_type(ct).ok_or_else(|| {
+        ApiError::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {ct:?})"))
+    })?;
+    if kind == PatchKind::Apply && param(q, "fieldManager").is_none_or(str::is_empty) {
+        return Err(ApiError::bad_request(
+            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+        ));
+    }
+    let ns = target_ns(t);
+    let current = sb.store().get(r.store, &ns, name).cloned();
+    let Some(current) = current else {
+        if kind == PatchKind::Apply {
+            let applied = patch::apply(kind, &json!({}), body).map_err(|e| {
+                ApiError::new(
+                    e.status,
+                    if e.status == 422 {
+                        "Invalid"
+                    } else {
+                        "BadRequest"
+                    },
+                    e.message,
+                )
+            })?;
+            let mut obj = incoming(r, applied);
+            obj["metadata"]["name"] = json!(name);
+            return create(
+                sb,
+                t,
+                &Bytes::from(serde_json::to_vec(&obj).expect("json")),
+                q,
+            );
+        }
+        return Err(ApiError::not_found(r, name));
+    };
+    let base = typed(r, &current);
+    let patched = patch::apply(kind, &base, body).map_err(|e| {
+        ApiError::new(
+            e.status,
+            if e.status == 422 {
+                "Invalid"
+            } else {
+                "BadRequest"
+            },
+            e.message,
+        )
+    })?;
+    // A resourceVersion in the patch is a precondition.
+    let wanted = patched["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or_default();
+    if !wanted.is_empty()
+        && wanted
+            != current["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or_default()
+    {
+        return Err(ApiError::conflict(r, name));
+    }
+    let mut obj = incoming(r, patched);
+    obj["metadata"]["resourceVersion"] = json!(rv_of(&current).to_string());
+    let to = if t.subresource.as_deref() == Some("status") {
+        WriteTo::Status
+    } else {
+        WriteTo::Main
+    };
+    if to == WriteTo::Main {
+        defaults::apply(r, &mut obj);
+        validate::check(r, &obj)?;
+    }
+    if param(q, "dryRun") == Some("All") {
+        return Ok((200, typed(r, &obj)));
+    }
+    let updated = sb.store().update(r, &ns, name, obj, to)?;
+    Ok((200, typed(r, &updated)))
+}
+
+fn delete(
+    sb: &Arc<Sandbox>,
+    t: &Target,
+    name: &str,
+    body: &Bytes,
+) -> Result<(u16, Value), ApiError> {
+    let r = t.resource;
+    let options: Value = if body.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(format!("the DeleteOptions are not valid JSON: {e}"))
+        })?
+    };
+    let cascade = options["propagationPolicy"] != "Orphan" && options["orphanDependents"] != true;
+    let removed = sb.store().delete(r, &target_ns(t), name, cascade)?;
+    if r.plural == "pods" {
+        return Ok((200, typed(r, &removed)));
+    }
+    Ok((
+        200,
+        json!({
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": {"name": name, "group": r.group, "kind": r.plural, "uid": removed["metadata"]["uid"]},
+        }),
+    ))
+}
+
+/// An empty body for responses that need none.
+pub fn empty(code: u16) -> Response {
+    Response::builder()
+        .status(code)
+        .body(Body::empty())
+        .expect("response")
+}
