@@ -105,7 +105,12 @@ pub fn apply(r: &Resource, obj: &mut Value) {
                 spec["template"]["spec"]["restartPolicy"] = json!("Never");
             }
         }
-        "pods" => default_pod_spec(&mut obj["spec"]),
+        "pods" => {
+            default_pod_spec(&mut obj["spec"]);
+            if !obj["status"].is_object() {
+                obj["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
+            }
+        }
         "namespaces" => set_default(obj, "status", json!({"phase": "Active"})),
         _ => {}
     }

@@ -226,6 +226,22 @@ impl Store {
         if obj.get("spec").is_some() {
             obj["metadata"]["generation"] = json!(1);
         }
+        if r.plural == "jobs" {
+            // The API server ties a Job to its pods by its uid (the one default that needs it).
+            let uid = obj["metadata"]["uid"].clone();
+            if !obj["spec"]["selector"].is_object() {
+                obj["spec"]["selector"] = json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}});
+            }
+            let name = obj["metadata"]["name"].clone();
+            let labels = &mut obj["spec"]["template"]["metadata"]["labels"];
+            if !labels.is_object() {
+                *labels = json!({});
+            }
+            labels["batch.kubernetes.io/controller-uid"] = uid.clone();
+            labels["controller-uid"] = uid;
+            labels["batch.kubernetes.io/job-name"] = name.clone();
+            labels["job-name"] = name;
+        }
         let store = r.store;
         self.objects
             .insert((store, ns.to_string(), name), obj.clone());

@@ -19,6 +19,10 @@ fn created(pod: &Value) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+fn container_name(pod: &Value) -> &str {
+    pod["spec"]["containers"][0]["name"].as_str().unwrap_or("app")
+}
+
 fn condition(kind: &str, ok: bool, at: DateTime<Utc>, reason: Option<&str>) -> Value {
     let mut c = json!({
         "type": kind,
@@ -28,7 +32,7 @@ fn condition(kind: &str, ok: bool, at: DateTime<Utc>, reason: Option<&str>) -> V
     });
     if let (false, Some(r)) = (ok, reason) {
         c["reason"] = json!(r);
-        c["message"] = json!("containers with unready status: [app]");
+        c["message"] = json!("containers with unready status");
     }
     c
 }
@@ -126,7 +130,7 @@ pub fn status_at(pod: &Value, now: DateTime<Utc>) -> Value {
                 let backoff = (next_start - crash).num_seconds();
                 state = json!({"waiting": {
                     "reason": "CrashLoopBackOff",
-                    "message": format!("back-off {backoff}s restarting failed container=app pod={}", name_of(pod)),
+                    "message": format!("back-off {backoff}s restarting failed container={} pod={}", container_name(pod), name_of(pod)),
                 }});
                 last_state = json!({"terminated": {
                     "exitCode": 1, "reason": "Error",
@@ -249,7 +253,7 @@ fn transition_events(store: &mut Store, now: DateTime<Utc>, pod: &Value, old: &V
             pod,
             false,
             "Created",
-            "Created container app",
+            &format!("Created container {}", container_name(pod)),
             kubelet(),
         );
         events::emit(
@@ -258,7 +262,7 @@ fn transition_events(store: &mut Store, now: DateTime<Utc>, pod: &Value, old: &V
             pod,
             false,
             "Started",
-            "Started container app",
+            &format!("Started container {}", container_name(pod)),
             kubelet(),
         );
     }
