@@ -487,7 +487,7 @@ fn d_sigterm_closes_the_cockpit_and_gives_the_terminal_back() {
 }
 
 #[test]
-fn e_the_demo_opens_release_1_2_3_and_says_no_cluster_is_connected() {
+fn e_the_demo_opens_release_1_2_3_with_its_sandbox_cluster() {
     let tmux = Tmux::start("demo");
     tmux.type_line(&format!(
         "release-cockpit --state-dir {} demo --fresh; echo EXITED:$?",

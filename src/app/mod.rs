@@ -99,6 +99,17 @@ pub struct App {
     pub panic_key: bool,
     pub quit: bool,
     pub collapsed_phases: BTreeSet<String>,
+    /// The cluster the cockpit was started against, if any.
+    pub cluster: Option<ClusterInfo>,
+}
+
+/// Where the cluster is; the live view of it is the rollout pane's (issue 5).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterInfo {
+    pub api: String,
+    pub kubeconfig: PathBuf,
+    /// The built-in sandbox rather than a real cluster.
+    pub simulated: bool,
 }
 
 impl App {
@@ -124,6 +135,7 @@ impl App {
             panic_key: false,
             quit: false,
             collapsed_phases: BTreeSet::new(),
+            cluster: None,
         }
     }
 

@@ -8,12 +8,13 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use super::{CmdResult, environment, load_config, operator, state_dir, usage};
-use crate::app::{App, Level, Msg};
+use crate::app::{App, ClusterInfo, Level, Msg};
 use crate::cli::Common;
 use crate::config::Config;
 use crate::release::clock::{Clock, SystemClock};
 use crate::release::store::{StateDir, StoreError, parse_version};
 use crate::runtime::Runtime;
+use crate::sandbox::{Sandbox, kubeconfig, seed, server};
 use crate::{logging, tui, ui};
 
 /// What the cockpit opens on.
@@ -25,6 +26,8 @@ pub struct Launch {
     pub release: Option<semver::Version>,
     pub create_as: Option<String>,
     pub clock: Arc<dyn Clock>,
+    /// Run the built-in sandbox cluster alongside (the demo).
+    pub sandbox: bool,
 }
 
 pub fn run(common: &Common, release: Option<&str>, create_as: Option<&str>) -> CmdResult {
@@ -43,6 +46,7 @@ pub fn run(common: &Common, release: Option<&str>, create_as: Option<&str>) -> C
         release: version,
         create_as: create_as.map(String::from),
         clock: Arc::new(SystemClock),
+        sandbox: false,
     })
 }
 
@@ -89,6 +93,23 @@ pub fn launch(l: Launch) -> CmdResult {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        // The demo's cluster runs in this process, on loopback, for as long as the cockpit.
+        let sandbox = if l.sandbox {
+            let sb = Sandbox::new(l.clock.clone());
+            seed::populate(&mut sb.store(), l.clock.now());
+            let running = server::start(sb, "127.0.0.1:0".parse().expect("loopback"))
+                .await
+                .map_err(|e| usage(format!("cannot start the sandbox cluster: {e}")))?;
+            let kubeconfig_path = l.state.root().join("sandbox.kubeconfig");
+            let contexts: Vec<(&str, &str)> =
+                seed::ENVIRONMENTS.iter().map(|(ns, _)| (*ns, *ns)).collect();
+            kubeconfig::write(&kubeconfig_path, &running.url(), &contexts)
+                .map_err(|e| usage(format!("cannot write {}: {e}", kubeconfig_path.display())))?;
+            tracing::info!(api = %running.url(), "sandbox cluster started");
+            Some((running, kubeconfig_path))
+        } else {
+            None
+        };
         let (tx, rx) = mpsc::unbounded_channel();
         let mut app = App::new(
             l.config.clone(),
@@ -97,6 +118,11 @@ pub fn launch(l: Launch) -> CmdResult {
             l.clock.now(),
         );
         app.log_file = log_file;
+        app.cluster = sandbox.as_ref().map(|(running, kubeconfig)| ClusterInfo {
+            api: running.url(),
+            kubeconfig: kubeconfig.clone(),
+            simulated: true,
+        });
         app.state_dir = l.state.root().to_path_buf();
         app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         app.panic_key = std::env::var_os("RELEASE_COCKPIT_TEST_PANIC").is_some();
@@ -134,7 +160,11 @@ pub fn launch(l: Launch) -> CmdResult {
         } else {
             app.releases = l.state.release_names();
         }
-        event_loop(app, rt, tx, rx, l.clock).await
+        let result = event_loop(app, rt, tx, rx, l.clock).await;
+        if let Some((running, _)) = sandbox {
+            running.stop().await;
+        }
+        result
     })
 }
 

@@ -58,5 +58,6 @@ pub fn run(common: &Common, speed: f64, fresh: bool) -> CmdResult {
         release: Some(release),
         create_as: None,
         clock: Arc::new(ScaledClock::new(chrono::Utc::now(), speed)),
+        sandbox: true,
     })
 }

@@ -230,7 +230,8 @@ impl Store {
             // The API server ties a Job to its pods by its uid (the one default that needs it).
             let uid = obj["metadata"]["uid"].clone();
             if !obj["spec"]["selector"].is_object() {
-                obj["spec"]["selector"] = json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}});
+                obj["spec"]["selector"] =
+                    json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}});
             }
             let name = obj["metadata"]["name"].clone();
             let labels = &mut obj["spec"]["template"]["metadata"]["labels"];

@@ -11,7 +11,25 @@ use super::theme::Theme;
 use crate::app::{App, Pane};
 
 pub fn rollout(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let mut lines = vec![Line::styled("No cluster connected.", theme.warn())];
+    let mut lines = match &app.cluster {
+        None => vec![Line::styled("No cluster connected.", theme.warn())],
+        Some(c) => vec![
+            Line::styled(
+                if c.simulated {
+                    "Sandbox cluster running (simulated)."
+                } else {
+                    "Cluster configured."
+                },
+                theme.ok(),
+            ),
+            Line::raw(format!("api {}", c.api)),
+            Line::styled(
+                format!("kubectl --kubeconfig {} get pods", c.kubeconfig.display()),
+                theme.dim(),
+            ),
+            Line::styled("The live rollout view is not built yet.", theme.warn()),
+        ],
+    };
     if let Some(env) = app.config.environment(&app.env) {
         lines.push(Line::from(vec![
             Span::raw("target: "),

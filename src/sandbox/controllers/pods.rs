@@ -20,7 +20,9 @@ fn created(pod: &Value) -> Option<DateTime<Utc>> {
 }
 
 fn container_name(pod: &Value) -> &str {
-    pod["spec"]["containers"][0]["name"].as_str().unwrap_or("app")
+    pod["spec"]["containers"][0]["name"]
+        .as_str()
+        .unwrap_or("app")
 }
 
 fn condition(kind: &str, ok: bool, at: DateTime<Utc>, reason: Option<&str>) -> Value {
