@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use release_cockpit::release::clock::{Clock, SystemClock};
 use release_cockpit::sandbox::resources::lookup;
 use release_cockpit::sandbox::store::WriteTo;
@@ -60,10 +59,19 @@ async fn main() {
     }
     // One controller pass brings 2,000 new pods their status.
     let pass = Instant::now();
-    controllers::reconcile(&mut sb.store(), clock.now() + chrono::Duration::seconds(10));
+    let mut memory = controllers::Memory::default();
+    controllers::reconcile(
+        &mut sb.store(),
+        &mut memory,
+        clock.now() + chrono::Duration::seconds(10),
+    );
     let first_pass = pass.elapsed();
     let pass = Instant::now();
-    controllers::reconcile(&mut sb.store(), clock.now() + chrono::Duration::seconds(11));
+    controllers::reconcile(
+        &mut sb.store(),
+        &mut memory,
+        clock.now() + chrono::Duration::seconds(11),
+    );
     let idle_pass = pass.elapsed();
     let rss_loaded = rss_kib();
     println!("sandbox with {PODS} pods (+ the seeded deployments):");
@@ -97,10 +105,10 @@ async fn main() {
                 .unwrap();
             watchers.push(tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(PODS);
-                let mut stream = resp.bytes_stream();
+                let mut resp = resp;
                 let mut buf = Vec::new();
                 while latencies.len() < PODS {
-                    let Some(Ok(chunk)) = stream.next().await else {
+                    let Ok(Some(chunk)) = resp.chunk().await else {
                         break;
                     };
                     buf.extend_from_slice(&chunk);

@@ -493,11 +493,29 @@ fn e_the_demo_opens_release_1_2_3_with_its_sandbox_cluster() {
         "release-cockpit --state-dir {} demo --fresh; echo EXITED:$?",
         tmux.quoted_state_dir()
     ));
-    let screen = tmux.wait_for_text("No cluster connected.");
+    let screen = tmux.wait_for_text("Sandbox cluster running");
     assert!(
         screen.contains("release 1.2.3 regular"),
         "{}",
         framed(&screen)
+    );
+    // The demo's cluster is real enough for kubectl, from a second terminal.
+    let kubeconfig = tmux.state_dir().join("sandbox.kubeconfig");
+    assert!(kubeconfig.is_file());
+    let cache = tmux.state_dir().join("kubectl-cache");
+    let get = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .arg("--cache-dir")
+        .arg(&cache)
+        .args(["--request-timeout=20s", "get", "deployments"])
+        .output()
+        .expect("kubectl runs");
+    let out = String::from_utf8_lossy(&get.stdout);
+    assert!(
+        out.contains("deal-scout-api"),
+        "{out}{}",
+        String::from_utf8_lossy(&get.stderr)
     );
     assert!(
         screen.contains("No deploy yet; no metrics source connected."),

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use super::naming;
 use super::resources::lookup;
 use super::store::{Store, WriteTo, name_of, timestamp};
 
@@ -26,13 +27,13 @@ pub fn emit(
         .unwrap_or("default")
         .to_string();
     let uid = involved["metadata"]["uid"].as_str().unwrap_or_default();
-    let existing = store
-        .list("events", Some(&ns))
-        .into_iter()
-        .find(|e| {
-            e["involvedObject"]["uid"] == uid && e["reason"] == reason && e["message"] == message
-        })
-        .cloned();
+    // Named by what it is about, so a repeat is found by name rather than by a scan.
+    let name = format!(
+        "{}.{:016x}",
+        name_of(involved),
+        naming::fnv64(format!("{uid}\0{reason}\0{message}").as_bytes())
+    );
+    let existing = store.get("events", &ns, &name).cloned();
     if let Some(mut e) = existing {
         let count = e["count"].as_i64().unwrap_or(1) + 1;
         e["count"] = json!(count);
@@ -48,7 +49,7 @@ pub fn emit(
         "apiVersion": "v1",
         "kind": "Event",
         "metadata": {
-            "name": format!("{}.{:x}", name_of(involved), store.resource_version() * 7919 + now.timestamp_subsec_nanos() as u64),
+            "name": name,
             "namespace": ns,
         },
         "involvedObject": {

@@ -57,6 +57,7 @@ pub struct Faults {
 /// Everything the server, the controllers and the admin path share.
 pub struct Sandbox {
     store: Mutex<Store>,
+    controller_memory: Mutex<controllers::Memory>,
     pub clock: Arc<dyn Clock>,
     pub faults: Mutex<Faults>,
     pub requests: Mutex<Vec<RequestRecord>>,
@@ -75,6 +76,7 @@ impl Sandbox {
         let (drop_watches, _) = broadcast::channel(16);
         Arc::new(Self {
             store: Mutex::new(Store::new()),
+            controller_memory: Mutex::new(controllers::Memory::default()),
             clock,
             faults: Mutex::new(Faults::default()),
             requests: Mutex::new(Vec::new()),
@@ -97,7 +99,11 @@ impl Sandbox {
             return;
         }
         let now = self.clock.now();
-        controllers::reconcile(&mut self.store(), now);
+        let mut memory = self
+            .controller_memory
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        controllers::reconcile(&mut self.store(), &mut memory, now);
     }
 
     pub fn record_request(&self, r: RequestRecord) {

@@ -45,9 +45,10 @@ fn deployment(ns: &str, replicas: i64, version: &str) -> Value {
 
 /// Runs the controllers second by second from `from` until the rollout settles.
 fn settle(store: &mut Store, from: DateTime<Utc>) {
+    let mut memory = controllers::Memory::default();
     for s in 0..600 {
         let before = store.resource_version();
-        controllers::reconcile(store, from + Duration::seconds(s));
+        controllers::reconcile(store, &mut memory, from + Duration::seconds(s));
         if s > 30 && store.resource_version() == before {
             return;
         }

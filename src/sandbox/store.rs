@@ -2,7 +2,7 @@
 //! a bounded history of changes that watches replay from.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
@@ -35,6 +35,15 @@ pub struct Change {
     pub namespace: String,
     pub kind: ChangeType,
     pub object: Arc<Value>,
+    /// The object as JSON, encoded once however many watches send it.
+    encoded: Arc<OnceLock<Vec<u8>>>,
+}
+
+impl Change {
+    pub fn encoded(&self) -> &[u8] {
+        self.encoded
+            .get_or_init(|| serde_json::to_vec(&*self.object).expect("json"))
+    }
 }
 
 /// How a write is applied.
@@ -47,7 +56,7 @@ pub enum WriteTo {
 }
 
 /// How many changes are kept for watches to resume from.
-pub const HISTORY: usize = 20_000;
+pub const HISTORY: usize = 4_096;
 
 pub type Key = (&'static str, String, String);
 
@@ -155,6 +164,7 @@ impl Store {
             namespace: ns.to_string(),
             kind,
             object: Arc::new(object.clone()),
+            encoded: Arc::new(OnceLock::new()),
         });
         self.history.push_back(change.clone());
         while self.history.len() > HISTORY {
@@ -212,6 +222,11 @@ impl Store {
         let ns = if r.namespaced { ns } else { "" };
         if self.get(r.store, ns, &name).is_some() {
             return Err(ApiError::already_exists(r, &name));
+        }
+        // Stored in the home group's form, typed, so watches can send it as it is.
+        if let Some(home) = by_store(r.store) {
+            obj["apiVersion"] = json!(home.api_version());
+            obj["kind"] = json!(home.kind);
         }
         let rv = self.bump();
         let uid = self.new_uid();
@@ -299,6 +314,10 @@ impl Store {
                 }
                 if let Some(s) = old.get("status") {
                     n["status"] = s.clone();
+                }
+                if let Some(home) = by_store(r.store) {
+                    n["apiVersion"] = json!(home.api_version());
+                    n["kind"] = json!(home.kind);
                 }
                 let spec_changed = old.get("spec") != n.get("spec")
                     || old["metadata"].get("annotations") != n["metadata"].get("annotations");

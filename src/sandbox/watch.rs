@@ -161,7 +161,19 @@ pub fn stream(sandbox: Arc<Sandbox>, req: WatchRequest) -> Body {
                                 ChangeType::Modified => "MODIFIED",
                                 ChangeType::Deleted => "DELETED",
                             };
-                            if tx.send(Ok(req.line(kind, &c.object))).await.is_err() {
+                            let line = if req.shape == Shape::Object && req.resource.group != "events.k8s.io" {
+                                // The common case: the stored object as it is, encoded once.
+                                let mut l = Vec::with_capacity(c.encoded().len() + 40);
+                                l.extend_from_slice(b"{\"type\":\"");
+                                l.extend_from_slice(kind.as_bytes());
+                                l.extend_from_slice(b"\",\"object\":");
+                                l.extend_from_slice(c.encoded());
+                                l.extend_from_slice(b"}\n");
+                                Bytes::from(l)
+                            } else {
+                                req.line(kind, &c.object)
+                            };
+                            if tx.send(Ok(line)).await.is_err() {
                                 return;
                             }
                         }

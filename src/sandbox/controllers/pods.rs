@@ -320,12 +320,69 @@ fn transition_events(store: &mut Store, now: DateTime<Utc>, pod: &Value, old: &V
 }
 
 /// Brings every pod's status up to `now`; writes only pods whose status changed.
-pub fn sync(store: &mut Store, now: DateTime<Utc>) {
+/// When a pod's status next changes by the clock alone, or `None` if it does not.
+pub fn next_change(pod: &Value, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let t0 = created(pod)?;
+    let image = pod["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap_or_default();
+    let s = Scenario::from_image(image);
+    let started = t0 + Duration::seconds(scenario::START_SECS);
+    let is_job = pod["spec"]["restartPolicy"] != "Always";
+    let candidates: Vec<DateTime<Utc>> = if s.badpull {
+        vec![started, started + Duration::seconds(8)]
+    } else if is_job {
+        vec![started, started + Duration::seconds(scenario::JOB_SECS)]
+    } else if s.crashloop {
+        let (_, last_crash, next_start) = crash_history(started, now.max(started));
+        let crash = next_start + Duration::seconds(scenario::CRASH_AFTER_SECS);
+        vec![started, next_start, crash, last_crash.unwrap_or(started)]
+    } else {
+        vec![started, started + Duration::seconds(s.ready_after_secs())]
+    };
+    candidates.into_iter().filter(|t| *t > now).min()
+}
+
+pub fn sync(store: &mut Store, memory: &mut super::Memory, now: DateTime<Utc>) {
     let r = lookup("", "v1", "pods").expect("pods are served");
-    let pods: Vec<Value> = store.list("pods", None).into_iter().cloned().collect();
-    for pod in pods {
+    // Only pods whose status the clock has moved, or that changed since they were last seen.
+    let due: Vec<Value> = store
+        .list("pods", None)
+        .into_iter()
+        .filter(|p| {
+            let uid = p["metadata"]["uid"].as_str().unwrap_or_default();
+            match memory.pod_wakeups.get(uid) {
+                Some((rv, wake)) if *rv == crate::sandbox::store::rv_of(p) => {
+                    wake.is_some_and(|w| w <= now)
+                }
+                _ => true,
+            }
+        })
+        .cloned()
+        .collect();
+    let alive: std::collections::HashSet<String> = if memory.pod_wakeups.len() > store.len() {
+        store
+            .list("pods", None)
+            .iter()
+            .filter_map(|p| p["metadata"]["uid"].as_str().map(String::from))
+            .collect()
+    } else {
+        Default::default()
+    };
+    if !alive.is_empty() {
+        memory.pod_wakeups.retain(|uid, _| alive.contains(uid));
+    }
+    for pod in due {
+        let uid = pod["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let new = status_at(&pod, now);
         if new == pod["status"] {
+            memory.pod_wakeups.insert(
+                uid,
+                (crate::sandbox::store::rv_of(&pod), next_change(&pod, now)),
+            );
             continue;
         }
         let old = pod["status"].clone();
@@ -338,6 +395,13 @@ pub fn sync(store: &mut Store, now: DateTime<Utc>) {
         updated["status"] = new.clone();
         updated["metadata"]["resourceVersion"] = json!("");
         if let Ok(written) = store.update(r, &ns, &name, updated, WriteTo::Status) {
+            memory.pod_wakeups.insert(
+                uid,
+                (
+                    crate::sandbox::store::rv_of(&written),
+                    next_change(&written, now),
+                ),
+            );
             transition_events(store, now, &written, &old, &new);
         }
     }
