@@ -38,7 +38,6 @@ fn resource_entry(r: &Resource) -> Vec<Value> {
     for sub in r.subresources {
         let (kind, verbs) = match *sub {
             "log" => ("Pod", json!(["get"])),
-            "exec" => ("PodExecOptions", json!(["create", "get"])),
             "scale" => ("Scale", json!(["get", "patch", "update"])),
             _ => (r.kind, json!(["get", "patch", "update"])),
         };

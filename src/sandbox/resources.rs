@@ -56,15 +56,7 @@ pub const RESOURCES: &[Resource] = &[
         &["rs"],
         &["status", "scale"],
     ),
-    res(
-        "pods",
-        "pod",
-        "Pod",
-        "",
-        true,
-        &["po"],
-        &["status", "log", "exec"],
-    ),
+    res("pods", "pod", "Pod", "", true, &["po"], &["status", "log"]),
     res("jobs", "job", "Job", "batch", true, &[], &["status"]),
     res("events", "event", "Event", "", true, &["ev"], &[]),
     Resource {
