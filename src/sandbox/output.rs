@@ -23,6 +23,14 @@ impl Shape {
         }
     }
 
+    /// The same shape, with Table ages counted to `now`.
+    pub fn at(&self, now: DateTime<Utc>) -> Self {
+        match self {
+            Shape::Object => Shape::Object,
+            Shape::Table(include, _) => Shape::Table(*include, now),
+        }
+    }
+
     pub fn one(&self, r: &Resource, obj: &Value) -> Value {
         let typed = typed(r, obj);
         match self {

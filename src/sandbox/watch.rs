@@ -42,10 +42,11 @@ impl WatchRequest {
             && self.fields.matches(obj)
     }
 
-    fn line(&self, kind: &str, obj: &Value) -> Bytes {
+    /// One event line. Table rows carry ages, so they are printed at the event's time.
+    fn line(&self, kind: &str, obj: &Value, now: chrono::DateTime<chrono::Utc>) -> Bytes {
         let mut line = serde_json::to_vec(&json!({
             "type": kind,
-            "object": self.shape.one(self.resource, obj),
+            "object": self.shape.at(now).one(self.resource, obj),
         }))
         .expect("json");
         line.push(b'\n');
@@ -109,7 +110,7 @@ pub fn stream(sandbox: Arc<Sandbox>, req: WatchRequest) -> Body {
                     let ns = o["metadata"]["namespace"].as_str().unwrap_or_default();
                     req.matches(req.resource.store, ns, o)
                 })
-                .map(|o| req.line("ADDED", o))
+                .map(|o| req.line("ADDED", o, sandbox.clock.now()))
                 .collect()),
             Some(rv) => match store.changes_since(rv) {
                 None => Err(expired_line(format!(
@@ -119,7 +120,7 @@ pub fn stream(sandbox: Arc<Sandbox>, req: WatchRequest) -> Body {
                 Some(list) => Ok(list
                     .iter()
                     .filter(|c| req.matches(c.store, &c.namespace, &c.object))
-                    .map(|c| req.line(c.kind.as_str(), &c.object))
+                    .map(|c| req.line(c.kind.as_str(), &c.object, sandbox.clock.now()))
                     .collect()),
             },
         };
@@ -171,7 +172,7 @@ pub fn stream(sandbox: Arc<Sandbox>, req: WatchRequest) -> Body {
                                 l.extend_from_slice(b"}\n");
                                 Bytes::from(l)
                             } else {
-                                req.line(kind, &c.object)
+                                req.line(kind, &c.object, sandbox.clock.now())
                             };
                             if tx.send(Ok(line)).await.is_err() {
                                 return;

@@ -66,6 +66,8 @@ pub fn pod_from_template(owner: &Value, name: &str, extra_labels: &Value) -> Val
         pod["metadata"]["annotations"] = a.clone();
     }
     pod["spec"]["nodeName"] = json!("sandbox-node");
+    // What the API server would fill in had the pod come through it (phase Pending at once).
+    crate::sandbox::defaults::apply(lookup("", "v1", "pods").expect("pods"), &mut pod);
     pod
 }
 
