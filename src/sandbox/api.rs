@@ -129,13 +129,34 @@ async fn route(
     body: &Bytes,
 ) -> Response {
     let path = uri.path();
+    let not_allowed = || {
+        error_response(&ApiError::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        ))
+    };
     if let Some(doc) = discovery::answer(path) {
+        if *method != Method::GET {
+            return not_allowed();
+        }
         return json_response(200, &doc);
+    }
+    if path.len() > 1 && path.ends_with('/') {
+        return error_response(&ApiError::not_found_path());
     }
     let target = match split_namespace(path).and_then(|p| parse_split(&p)) {
         Ok(t) => t,
         Err(e) => return error_response(&e),
     };
+    let allowed = match target.subresource.as_deref() {
+        None => true,
+        Some("log") => *method == Method::GET,
+        Some(_) => matches!(*method, Method::GET | Method::PUT | Method::PATCH),
+    };
+    if !allowed {
+        return not_allowed();
+    }
     let q = query(uri);
     let accept = headers
         .get(header::ACCEPT)
@@ -332,6 +353,7 @@ fn create(
 ) -> Result<(u16, Value), ApiError> {
     let r = t.resource;
     let mut obj = incoming(r, parse_body(body)?);
+    validate::shape(r, &obj)?;
     if let Some(ns) = &t.namespace {
         obj["metadata"]["namespace"] = json!(ns);
     }
@@ -360,6 +382,7 @@ fn replace(
 ) -> Result<(u16, Value), ApiError> {
     let r = t.resource;
     let mut obj = incoming(r, parse_body(body)?);
+    validate::shape(r, &obj)?;
     if !name_of(&obj).is_empty() && name_of(&obj) != name {
         return Err(ApiError::bad_request(format!(
             "the name of the object ({}) does not match the name on the URL ({name})",
@@ -443,6 +466,7 @@ fn patch_object(
                     e.message,
                 )
             })?;
+            validate::shape(r, &applied)?;
             let mut obj = incoming(r, applied);
             obj["metadata"]["name"] = json!(name);
             return create(
@@ -478,7 +502,9 @@ fn patch_object(
     {
         return Err(ApiError::conflict(r, name));
     }
+    validate::shape(r, &patched)?;
     let mut obj = incoming(r, patched);
+    validate::shape(r, &obj)?;
     obj["metadata"]["resourceVersion"] = json!(rv_of(&current).to_string());
     let to = if t.subresource.as_deref() == Some("status") {
         WriteTo::Status
@@ -595,13 +621,16 @@ fn scale(
             ));
         }
     };
-    let replicas = wanted["spec"]["replicas"].as_i64().ok_or_else(|| {
-        ApiError::invalid(
-            r,
-            name,
-            vec![("spec.replicas".into(), "Required value".into())],
-        )
-    })?;
+    let replicas = wanted["spec"]["replicas"]
+        .as_i64()
+        .filter(|n| i32::try_from(*n).is_ok())
+        .ok_or_else(|| {
+            ApiError::invalid(
+                r,
+                name,
+                vec![("spec.replicas".into(), "Required value".into())],
+            )
+        })?;
     let mut obj = current.clone();
     obj["spec"]["replicas"] = json!(replicas);
     validate::check(r, &obj)?;

@@ -74,6 +74,14 @@ pub fn check(r: &Resource, obj: &Value) -> Result<(), ApiError> {
             if r.plural == "deployments" && !spec["selector"].is_object() {
                 causes.push(("spec.selector".into(), "Required value".into()));
             }
+            let selects = super::selectors::LabelSelector::from_selector_object(&spec["selector"])
+                .map(|s| s.matches(spec["template"]["metadata"]["labels"].as_object()));
+            if spec["selector"].is_object() && selects != Ok(true) {
+                causes.push((
+                    "spec.template.metadata.labels".into(),
+                    "Invalid value: `selector` does not match template `labels`".into(),
+                ));
+            }
         }
         "jobs" => containers(
             &obj["spec"]["template"]["spec"],
@@ -97,5 +105,162 @@ pub fn check(r: &Resource, obj: &Value) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::invalid(r, name, causes))
+    }
+}
+
+/// The JSON types the server relies on, checked before anything indexes into the object: a
+/// wrong type is a 400, as the real API server's decoder gives, never a panic.
+pub fn shape(r: &Resource, obj: &Value) -> Result<(), ApiError> {
+    let mut wrong: Vec<String> = Vec::new();
+    let mut expect = |path: &str, v: &Value, kind: Kind| {
+        if !v.is_null() && !kind.fits(v) {
+            wrong.push(format!("{path}: expected {}", kind.name()));
+        }
+    };
+    if !obj.is_object() {
+        return Err(ApiError::bad_request("the object must be a JSON object"));
+    }
+    let meta = &obj["metadata"];
+    expect("metadata", meta, Kind::Object);
+    if meta.is_object() {
+        expect("metadata.name", &meta["name"], Kind::String);
+        expect("metadata.generateName", &meta["generateName"], Kind::String);
+        expect(
+            "metadata.resourceVersion",
+            &meta["resourceVersion"],
+            Kind::String,
+        );
+        expect("metadata.labels", &meta["labels"], Kind::StringMap);
+        expect(
+            "metadata.annotations",
+            &meta["annotations"],
+            Kind::StringMap,
+        );
+        expect(
+            "metadata.ownerReferences",
+            &meta["ownerReferences"],
+            Kind::ObjectList,
+        );
+    }
+    expect("spec", &obj["spec"], Kind::Object);
+    expect("status", &obj["status"], Kind::Object);
+    let spec = &obj["spec"];
+    let pod_spec = |path: &str, ps: &Value, expect: &mut dyn FnMut(&str, &Value, Kind)| {
+        expect(path, ps, Kind::Object);
+        for list in ["containers", "initContainers"] {
+            let p = format!("{path}.{list}");
+            expect(&p, &ps[list], Kind::ObjectList);
+            for (i, c) in ps[list].as_array().into_iter().flatten().enumerate() {
+                expect(&format!("{p}[{i}].name"), &c["name"], Kind::String);
+                expect(&format!("{p}[{i}].image"), &c["image"], Kind::String);
+                expect(
+                    &format!("{p}[{i}].resources"),
+                    &c["resources"],
+                    Kind::Object,
+                );
+            }
+        }
+    };
+    match r.plural {
+        "deployments" | "replicasets" | "jobs" => {
+            expect("spec.replicas", &spec["replicas"], Kind::Int32);
+            expect("spec.selector", &spec["selector"], Kind::Object);
+            expect(
+                "spec.selector.matchLabels",
+                &spec["selector"]["matchLabels"],
+                Kind::StringMap,
+            );
+            expect("spec.strategy", &spec["strategy"], Kind::Object);
+            expect(
+                "spec.strategy.rollingUpdate",
+                &spec["strategy"]["rollingUpdate"],
+                Kind::Object,
+            );
+            for k in ["maxSurge", "maxUnavailable"] {
+                expect(
+                    &format!("spec.strategy.rollingUpdate.{k}"),
+                    &spec["strategy"]["rollingUpdate"][k],
+                    Kind::IntOrPercent,
+                );
+            }
+            for k in [
+                "minReadySeconds",
+                "progressDeadlineSeconds",
+                "revisionHistoryLimit",
+                "backoffLimit",
+                "completions",
+                "parallelism",
+            ] {
+                expect(&format!("spec.{k}"), &spec[k], Kind::Int32);
+            }
+            let t = &spec["template"];
+            expect("spec.template", t, Kind::Object);
+            expect("spec.template.metadata", &t["metadata"], Kind::Object);
+            expect(
+                "spec.template.metadata.labels",
+                &t["metadata"]["labels"],
+                Kind::StringMap,
+            );
+            expect(
+                "spec.template.metadata.annotations",
+                &t["metadata"]["annotations"],
+                Kind::StringMap,
+            );
+            pod_spec("spec.template.spec", &t["spec"], &mut expect);
+        }
+        "pods" => pod_spec("spec", spec, &mut expect),
+        "configmaps" => expect("data", &obj["data"], Kind::StringMap),
+        _ => {}
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "the {} is not in the expected form: {}",
+            r.kind,
+            wrong.join("; ")
+        )))
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Object,
+    String,
+    StringMap,
+    ObjectList,
+    Int32,
+    IntOrPercent,
+}
+
+impl Kind {
+    fn fits(self, v: &Value) -> bool {
+        match self {
+            Kind::Object => v.is_object(),
+            Kind::String => v.is_string(),
+            Kind::StringMap => v
+                .as_object()
+                .is_some_and(|m| m.values().all(Value::is_string)),
+            Kind::ObjectList => v.as_array().is_some_and(|a| a.iter().all(Value::is_object)),
+            Kind::Int32 => v.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
+            Kind::IntOrPercent => {
+                v.as_i64().is_some_and(|n| i32::try_from(n).is_ok())
+                    || v.as_str().is_some_and(|s| {
+                        s.strip_suffix('%')
+                            .is_some_and(|n| n.parse::<u16>().is_ok_and(|n| n <= 100))
+                    })
+            }
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Object => "an object",
+            Kind::String => "a string",
+            Kind::StringMap => "an object of strings",
+            Kind::ObjectList => "a list of objects",
+            Kind::Int32 => "a 32-bit integer",
+            Kind::IntOrPercent => "an integer or a percentage such as \"25%\"",
+        }
     }
 }
