@@ -2,7 +2,9 @@
 
 use super::checklist::{self, Row};
 use super::keymap::Action;
-use super::modal::{Confirm, ConfirmThen, Input, InputFor, Modal, Pick, PickFor, PickOption};
+use super::modal::{
+    Confirm, ConfirmThen, Input, InputFor, Modal, Pick, PickFor, PickOption, release_type_options,
+};
 use super::update::{no_release, record};
 use super::{App, Command, Level, Pane, RunningCheck};
 use crate::release::event::Event;
@@ -219,16 +221,8 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Command> {
         }
         Action::ChangeType => {
             if let Some(release) = &app.release {
-                let options = app
-                    .config
-                    .release_types
-                    .iter()
-                    .map(|t| PickOption {
-                        id: t.id.clone(),
-                        label: format!("{}: {}", t.title, t.purpose),
-                        disabled: (t.id == release.release_type).then(|| "current type".into()),
-                    })
-                    .collect();
+                let options =
+                    release_type_options(&app.config, Some(release.release_type.as_str()));
                 app.modal = Some(Modal::Pick(Pick::new(
                     "Change release type",
                     options,

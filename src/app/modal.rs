@@ -116,6 +116,22 @@ impl Pick {
     }
 }
 
+/// The release types to choose from; `current` is shown but cannot be chosen again.
+pub fn release_type_options(
+    config: &crate::config::Config,
+    current: Option<&str>,
+) -> Vec<PickOption> {
+    config
+        .release_types
+        .iter()
+        .map(|t| PickOption {
+            id: t.id.clone(),
+            label: format!("{}: {}", t.title, t.purpose),
+            disabled: (Some(t.id.as_str()) == current).then(|| "current type".into()),
+        })
+        .collect()
+}
+
 /// What a key did to a modal.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {

@@ -1,7 +1,9 @@
 //! What an answered modal means: the prompt's text or the picker's choice becomes an event
 //! to record, a follow-up modal, or a command.
 
-use super::modal::{Confirm, ConfirmThen, Input, InputFor, Modal, Pick, PickFor, PickOption};
+use super::modal::{
+    Confirm, ConfirmThen, Input, InputFor, Modal, Pick, PickFor, release_type_options,
+};
 use super::update::{record_from_modal, set_modal_error};
 use super::{App, Command, Level};
 use crate::release::event::{Event, Verdict};
@@ -64,16 +66,7 @@ fn submit_input(app: &mut App, purpose: InputFor, value: String) -> Vec<Command>
                         release_type: String::new(),
                     }];
                 }
-                let options = app
-                    .config
-                    .release_types
-                    .iter()
-                    .map(|t| PickOption {
-                        id: t.id.clone(),
-                        label: format!("{}: {}", t.title, t.purpose),
-                        disabled: None,
-                    })
-                    .collect();
+                let options = release_type_options(&app.config, None);
                 app.modal = Some(Modal::Pick(Pick::new(
                     format!("Release type of {version}"),
                     options,

@@ -455,17 +455,7 @@ fn patch_object(
     let current = sb.store().get(r.store, &ns, name).cloned();
     let Some(current) = current else {
         if kind == PatchKind::Apply {
-            let applied = patch::apply(kind, &json!({}), body).map_err(|e| {
-                ApiError::new(
-                    e.status,
-                    if e.status == 422 {
-                        "Invalid"
-                    } else {
-                        "BadRequest"
-                    },
-                    e.message,
-                )
-            })?;
+            let applied = patch::apply(kind, &json!({}), body).map_err(ApiError::from)?;
             validate::shape(r, &applied)?;
             let mut obj = incoming(r, applied);
             obj["metadata"]["name"] = json!(name);
@@ -479,17 +469,7 @@ fn patch_object(
         return Err(ApiError::not_found(r, name));
     };
     let base = typed(r, &current);
-    let patched = patch::apply(kind, &base, body).map_err(|e| {
-        ApiError::new(
-            e.status,
-            if e.status == 422 {
-                "Invalid"
-            } else {
-                "BadRequest"
-            },
-            e.message,
-        )
-    })?;
+    let patched = patch::apply(kind, &base, body).map_err(ApiError::from)?;
     // A resourceVersion in the patch is a precondition.
     let wanted = patched["metadata"]["resourceVersion"]
         .as_str()
@@ -601,17 +581,7 @@ fn scale(
                     format!("unsupported patch type {ct:?}"),
                 )
             })?;
-            patch::apply(kind, &view(&current), body).map_err(|e| {
-                ApiError::new(
-                    e.status,
-                    if e.status == 422 {
-                        "Invalid"
-                    } else {
-                        "BadRequest"
-                    },
-                    e.message,
-                )
-            })?
+            patch::apply(kind, &view(&current), body).map_err(ApiError::from)?
         }
         _ => {
             return Err(ApiError::new(

@@ -124,3 +124,14 @@ impl ApiError {
         Self::new(410, "Expired", message)
     }
 }
+
+impl From<super::patch::PatchError> for ApiError {
+    fn from(e: super::patch::PatchError) -> Self {
+        let reason = if e.status == 422 {
+            "Invalid"
+        } else {
+            "BadRequest"
+        };
+        ApiError::new(e.status, reason, e.message)
+    }
+}
