@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod logging;
+pub mod metrics;
 pub mod release;
 pub mod report;
 pub mod runtime;
