@@ -168,3 +168,54 @@ async fn core_and_events_k8s_io_events_are_one_store() {
     assert_eq!(v1["note"], "deploying 1.2.3");
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scale_subresource_reads_and_sets_replicas() {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let sb = Sandbox::new(clock.clone());
+    seed::populate(&mut sb.store(), clock.now());
+    let running = server::start(sb, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let url = format!(
+        "{}/apis/apps/v1/namespaces/staging/deployments/deal-scout-api",
+        running.url()
+    );
+    let http = reqwest::Client::new();
+    let scale: Value = http
+        .get(format!("{url}/scale"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(scale["kind"], "Scale");
+    assert_eq!(scale["spec"]["replicas"], 2);
+    assert_eq!(scale["status"]["selector"], "app=deal-scout-api");
+    let patched = http
+        .patch(format!("{url}/scale"))
+        .header("Content-Type", "application/merge-patch+json")
+        .body(r#"{"spec":{"replicas":3}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    let d: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(d["spec"]["replicas"], 3);
+    let too_many = http
+        .patch(format!("{url}/scale"))
+        .header("Content-Type", "application/merge-patch+json")
+        .body(r#"{"spec":{"replicas":99999999999}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_many.status(), 422);
+    let deleted = http.delete(format!("{url}/scale")).send().await.unwrap();
+    assert_eq!(
+        deleted.status(),
+        405,
+        "DELETE on a subresource must not delete the object"
+    );
+    running.stop().await;
+}

@@ -21,11 +21,11 @@ use super::watch::{self, WatchRequest};
 use super::{RequestRecord, Sandbox, defaults, logs, validate};
 
 /// Where a request points.
-struct Target {
-    resource: &'static Resource,
-    namespace: Option<String>,
-    name: Option<String>,
-    subresource: Option<String>,
+pub(super) struct Target {
+    pub(super) resource: &'static Resource,
+    pub(super) namespace: Option<String>,
+    pub(super) name: Option<String>,
+    pub(super) subresource: Option<String>,
 }
 
 pub fn json_response(code: u16, body: &Value) -> Response {
@@ -175,7 +175,7 @@ async fn route(
             .await;
         }
         (_, Some(name)) if target.subresource.as_deref() == Some("scale") => {
-            scale(sb, &target, name, method, headers, body)
+            super::scale::respond(sb, &target, name, method, headers, body)
         }
         (Method::GET, Some(name)) => get(sb, &target, name, shape),
         (Method::POST, None) => create(sb, &target, body, &q),
@@ -249,11 +249,11 @@ fn parse_split(s: &Split) -> Result<Target, ApiError> {
     })
 }
 
-fn target_ns(t: &Target) -> String {
+pub(super) fn target_ns(t: &Target) -> String {
     t.namespace.clone().unwrap_or_default()
 }
 
-fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
+pub(super) fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
     let v: Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(format!("the body of the request is not valid JSON: {e}"))
     })?;
@@ -531,81 +531,6 @@ fn delete(
             "details": {"name": name, "group": r.group, "kind": r.plural, "uid": removed["metadata"]["uid"]},
         }),
     ))
-}
-
-/// The scale subresource (`kubectl scale`): an autoscaling/v1 Scale view of spec.replicas.
-fn scale(
-    sb: &Arc<Sandbox>,
-    t: &Target,
-    name: &str,
-    method: &Method,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<(u16, Value), ApiError> {
-    let r = t.resource;
-    let ns = target_ns(t);
-    let current = sb
-        .store()
-        .get(r.store, &ns, name)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(r, name))?;
-    let view = |obj: &Value| {
-        let selector =
-            super::selectors::LabelSelector::from_selector_object(&obj["spec"]["selector"])
-                .map(|s| s.to_string())
-                .unwrap_or_default();
-        json!({
-            "kind": "Scale",
-            "apiVersion": "autoscaling/v1",
-            "metadata": {
-                "name": name, "namespace": ns, "uid": obj["metadata"]["uid"],
-                "resourceVersion": obj["metadata"]["resourceVersion"],
-                "creationTimestamp": obj["metadata"]["creationTimestamp"],
-            },
-            "spec": {"replicas": obj["spec"]["replicas"]},
-            "status": {"replicas": obj["status"]["replicas"].as_i64().unwrap_or(0), "selector": selector},
-        })
-    };
-    let wanted = match *method {
-        Method::GET => return Ok((200, view(&current))),
-        Method::PUT => parse_body(body)?,
-        Method::PATCH => {
-            let ct = headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            let kind = patch::kind_from_content_type(ct).ok_or_else(|| {
-                ApiError::new(
-                    415,
-                    "UnsupportedMediaType",
-                    format!("unsupported patch type {ct:?}"),
-                )
-            })?;
-            patch::apply(kind, &view(&current), body).map_err(ApiError::from)?
-        }
-        _ => {
-            return Err(ApiError::new(
-                405,
-                "MethodNotAllowed",
-                "the server does not allow this method on the requested resource",
-            ));
-        }
-    };
-    let replicas = wanted["spec"]["replicas"]
-        .as_i64()
-        .filter(|n| i32::try_from(*n).is_ok())
-        .ok_or_else(|| {
-            ApiError::invalid(
-                r,
-                name,
-                vec![("spec.replicas".into(), "Required value".into())],
-            )
-        })?;
-    let mut obj = current.clone();
-    obj["spec"]["replicas"] = json!(replicas);
-    validate::check(r, &obj)?;
-    let updated = sb.store().update(r, &ns, name, obj, WriteTo::Main)?;
-    Ok((200, view(&updated)))
 }
 
 /// An empty body for responses that need none.

@@ -15,6 +15,7 @@ pub mod naming;
 pub mod output;
 pub mod patch;
 pub mod resources;
+pub mod scale;
 pub mod scenario;
 pub mod seed;
 pub mod selectors;
