@@ -61,7 +61,16 @@ fn the_sandbox_command_prints_where_it_serves_and_stops_on_sigterm() {
         "{ready}"
     );
     assert_eq!(ready["kubeconfig"], kc.display().to_string());
-    assert_eq!(ready["services"], json!({}));
+    // Each environment's simulated service, on loopback.
+    for env in ["staging", "production"] {
+        assert!(
+            ready["services"][env]
+                .as_str()
+                .unwrap()
+                .starts_with("http://127.0.0.1:"),
+            "{ready}"
+        );
+    }
 
     // Each context defaults to its own namespace.
     let cache = dir.path().join("cache");

@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::release::clock::{Clock, SystemClock};
 use crate::release::store::{StateDir, StoreError, parse_version};
 use crate::runtime::Runtime;
+use crate::sandbox::service::Services;
 use crate::sandbox::{Sandbox, kubeconfig, seed, server};
 use crate::{logging, tui, ui};
 
@@ -97,16 +98,19 @@ pub fn launch(l: Launch) -> CmdResult {
         let sandbox = if l.sandbox {
             let sb = Sandbox::new(l.clock.clone());
             seed::populate(&mut sb.store(), l.clock.now());
-            let running = server::start(sb, "127.0.0.1:0".parse().expect("loopback"))
+            let running = server::start(sb.clone(), "127.0.0.1:0".parse().expect("loopback"))
                 .await
                 .map_err(|e| usage(format!("cannot start the sandbox cluster: {e}")))?;
+            let services = Services::start(sb)
+                .await
+                .map_err(|e| usage(format!("cannot start the simulated services: {e}")))?;
             let kubeconfig_path = l.state.root().join("sandbox.kubeconfig");
             let contexts: Vec<(&str, &str)> =
                 seed::ENVIRONMENTS.iter().map(|(ns, _)| (*ns, *ns)).collect();
             kubeconfig::write(&kubeconfig_path, &running.url(), &contexts)
                 .map_err(|e| usage(format!("cannot write {}: {e}", kubeconfig_path.display())))?;
             tracing::info!(api = %running.url(), "sandbox cluster started");
-            Some((running, kubeconfig_path))
+            Some((running, services, kubeconfig_path))
         } else {
             None
         };
@@ -118,7 +122,7 @@ pub fn launch(l: Launch) -> CmdResult {
             l.clock.now(),
         );
         app.log_file = log_file;
-        app.cluster = sandbox.as_ref().map(|(running, kubeconfig)| ClusterInfo {
+        app.cluster = sandbox.as_ref().map(|(running, _, kubeconfig)| ClusterInfo {
             api: running.url(),
             kubeconfig: kubeconfig.clone(),
             simulated: true,
@@ -161,7 +165,8 @@ pub fn launch(l: Launch) -> CmdResult {
             app.releases = l.state.release_names();
         }
         let result = event_loop(app, rt, tx, rx, l.clock).await;
-        if let Some((running, _)) = sandbox {
+        if let Some((running, services, _)) = sandbox {
+            services.stop().await;
             running.stop().await;
         }
         result

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::{CmdResult, usage};
 use crate::release::clock::{Clock, ScaledClock};
+use crate::sandbox::service::Services;
 use crate::sandbox::{Sandbox, kubeconfig, seed, server};
 
 pub fn check_speed(speed: f64) -> CmdResult {
@@ -39,9 +40,12 @@ pub fn run(listen: &str, kubeconfig_out: PathBuf, speed: f64) -> CmdResult {
         let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(chrono::Utc::now(), speed));
         let sb = Sandbox::new(clock.clone());
         seed::populate(&mut sb.store(), clock.now());
-        let running = server::start(sb, addr)
+        let running = server::start(sb.clone(), addr)
             .await
             .map_err(|e| usage(format!("cannot listen on {addr}: {e}")))?;
+        let services = Services::start(sb)
+            .await
+            .map_err(|e| usage(format!("cannot start the simulated services: {e}")))?;
         let contexts: Vec<(&str, &str)> = seed::ENVIRONMENTS
             .iter()
             .map(|(ns, _)| (*ns, *ns))
@@ -55,10 +59,11 @@ pub fn run(listen: &str, kubeconfig_out: PathBuf, speed: f64) -> CmdResult {
         let ready = serde_json::json!({
             "api": running.url(),
             "kubeconfig": kubeconfig_out.display().to_string(),
-            "services": {},
+            "services": services.urls,
         });
         super::emit(&format!("{ready}\n"))?;
         wait_for_signal().await;
+        services.stop().await;
         running.stop().await;
         Ok(())
     })

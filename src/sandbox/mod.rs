@@ -20,6 +20,7 @@ pub mod scenario;
 pub mod seed;
 pub mod selectors;
 pub mod server;
+pub mod service;
 pub mod store;
 pub mod table;
 pub mod validate;
