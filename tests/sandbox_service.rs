@@ -122,6 +122,34 @@ async fn metrics_come_in_openmetrics_or_0_0_4_text_as_asked() {
     }
     let (ct, text) = env.scrape("production", "text/plain").await;
     assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
+    // Both formats read back through our own parser to the same counters.
+    use release_cockpit::metrics::exposition::{Format, MetricType, parse};
+    let from_om = parse(
+        &om,
+        Format::from_content_type("application/openmetrics-text; version=1.0.0"),
+    )
+    .unwrap();
+    let from_text = parse(&text, Format::Text004).unwrap();
+    let kind = |fams: &[release_cockpit::metrics::exposition::Family], name: &str| {
+        fams.iter().find(|f| f.name == name).map(|f| f.kind)
+    };
+    assert_eq!(kind(&from_om, "http_requests"), Some(MetricType::Counter));
+    assert_eq!(
+        kind(&from_text, "http_requests_total"),
+        Some(MetricType::Counter)
+    );
+    assert_eq!(
+        kind(&from_om, "http_request_duration_seconds"),
+        Some(MetricType::Histogram)
+    );
+    assert_eq!(
+        kind(&from_text, "http_request_duration_seconds"),
+        Some(MetricType::Histogram)
+    );
+    assert_eq!(
+        kind(&from_text, "celery_queue_depth"),
+        Some(MetricType::Gauge)
+    );
     assert!(!text.contains("# EOF"));
     assert!(
         text.contains("# TYPE http_requests_total counter"),
