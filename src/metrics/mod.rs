@@ -5,4 +5,10 @@
 
 pub mod exposition;
 pub mod promql;
+pub mod scrape;
 pub mod source;
+
+/// The gauge names every source reports.
+pub fn config_gauges() -> impl Iterator<Item = &'static str> {
+    crate::config::GAUGES.iter().map(|g| g.name)
+}
