@@ -4,6 +4,8 @@
 //! computes the same numbers as Prometheus.
 
 pub mod exposition;
+pub mod gauges;
+pub mod prometheus;
 pub mod promql;
 pub mod scrape;
 pub mod source;
