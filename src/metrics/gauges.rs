@@ -121,7 +121,11 @@ impl GaugeBoard {
                 .get(g.name)
                 .cloned()
                 .unwrap_or_else(|| Reading::no_data("the source did not report it"));
-            g.threshold = if window_open { g.release_window } else { g.normal };
+            g.threshold = if window_open {
+                g.release_window
+            } else {
+                g.normal
+            };
             g.value = reading.value();
             g.status = match &reading {
                 Reading::Value { value } => judge(*value, g.threshold, g.higher_is_worse),
@@ -150,7 +154,10 @@ mod tests {
     use super::*;
 
     fn readings(pairs: &[(&str, Reading)]) -> Readings {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
     }
 
     #[test]
@@ -159,9 +166,17 @@ mod tests {
         let at = Utc::now();
         let r = readings(&[("error_rate", Reading::Value { value: 0.009 })]);
         b.record(at, &r, false);
-        assert_eq!(b.gauges["error_rate"].status, GaugeStatus::Warn, "0.9% against 1%");
+        assert_eq!(
+            b.gauges["error_rate"].status,
+            GaugeStatus::Warn,
+            "0.9% against 1%"
+        );
         b.record(at, &r, true);
-        assert_eq!(b.gauges["error_rate"].status, GaugeStatus::Breach, "0.9% against 0.5%");
+        assert_eq!(
+            b.gauges["error_rate"].status,
+            GaugeStatus::Breach,
+            "0.9% against 0.5%"
+        );
         assert_eq!(b.gauges["error_rate"].threshold, Some(0.005));
     }
 
@@ -170,7 +185,10 @@ mod tests {
         let mut b = GaugeBoard::new(&Config::embedded(), "test".into());
         let r = readings(&[
             ("error_rate", Reading::NoTraffic),
-            ("p95_latency_seconds", Reading::no_data("Prometheus is down")),
+            (
+                "p95_latency_seconds",
+                Reading::no_data("Prometheus is down"),
+            ),
             ("queue_depth", Reading::Value { value: 0.0 }),
         ]);
         b.record(Utc::now(), &r, true);
@@ -193,8 +211,14 @@ mod tests {
         }
         assert_eq!(b.gauges["throughput_rps"].history.len(), HISTORY);
         b.capture_baseline(t0);
-        assert_eq!(b.gauges["throughput_rps"].baseline.as_ref().unwrap().value, (HISTORY + 9) as f64);
-        assert_eq!(b.gauges["error_rate"].baseline, None, "no value, no baseline");
+        assert_eq!(
+            b.gauges["throughput_rps"].baseline.as_ref().unwrap().value,
+            (HISTORY + 9) as f64
+        );
+        assert_eq!(
+            b.gauges["error_rate"].baseline, None,
+            "no value, no baseline"
+        );
     }
 
     #[test]

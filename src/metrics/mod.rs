@@ -5,7 +5,6 @@
 
 pub mod exposition;
 pub mod gauges;
-pub mod prometheus;
 pub mod promql;
 pub mod scrape;
 pub mod source;
