@@ -24,6 +24,8 @@ pub struct Runtime {
     pub default_type: String,
     journal: Option<Journal>,
     checks: HashMap<String, oneshot::Sender<()>>,
+    /// Tells the metrics poller which environment to read, when there is one.
+    pub metrics_env: Option<tokio::sync::watch::Sender<String>>,
     tx: mpsc::UnboundedSender<Msg>,
 }
 
@@ -48,6 +50,7 @@ impl Runtime {
             default_type,
             journal: None,
             checks: HashMap::new(),
+            metrics_env: None,
             tx,
         }
     }
@@ -113,6 +116,11 @@ impl Runtime {
             Command::CancelCheck { item } => {
                 if let Some(cancel) = self.checks.remove(&item) {
                     let _ = cancel.send(());
+                }
+            }
+            Command::WatchMetrics { env } => {
+                if let Some(tx) = &self.metrics_env {
+                    let _ = tx.send(env);
                 }
             }
             Command::ForcePanic => panic!("forced panic (the test-only F12 trigger)"),

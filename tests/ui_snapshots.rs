@@ -134,3 +134,56 @@ fn tiny_terminals_do_not_panic() {
         assert_eq!(text.lines().count(), h as usize);
     }
 }
+
+#[test]
+fn timeline_pane_with_gauges_shows_no_data_and_no_traffic_apart_from_zero() {
+    use release_cockpit::metrics::gauges::GaugeBoard;
+    use release_cockpit::metrics::source::Reading;
+    let mut c = midweek();
+    let mut board = GaugeBoard::new(&c.app.config, "scrape of the sandbox's service".into());
+    let t0 = common::at(common::START);
+    for i in 0..12 {
+        let readings = [
+            (
+                "error_rate",
+                Reading::Value {
+                    value: 0.002 + 0.0005 * (i % 3) as f64,
+                },
+            ),
+            (
+                "p95_latency_seconds",
+                Reading::Value {
+                    value: 0.3 + 0.05 * i as f64,
+                },
+            ),
+            ("throughput_rps", Reading::Value { value: 40.0 }),
+            ("queue_depth", Reading::Value { value: 0.0 }),
+            ("db_error_rate", Reading::NoTraffic),
+            (
+                "db_p95_seconds",
+                Reading::no_data("not enough samples in the window yet"),
+            ),
+            (
+                "celery_failure_rate",
+                if i % 4 == 0 {
+                    Reading::NoTraffic
+                } else {
+                    Reading::Value { value: 0.01 }
+                },
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        board.record(t0 + chrono::Duration::seconds(i), &readings, false);
+    }
+    c.app.gauges = Some(board);
+    c.char('3');
+    c.char('z');
+    let screen = c.render(120, 30);
+    assert!(screen.contains("db_error_rate               —"), "{screen}");
+    assert!(screen.contains("no traffic"), "{screen}");
+    assert!(screen.contains("no data"), "{screen}");
+    assert!(screen.contains("queue_depth                 0"), "{screen}");
+    snap("pane_timeline_gauges", &c);
+}

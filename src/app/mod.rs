@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
+use crate::metrics::gauges::GaugeBoard;
 use crate::release::gates::{self, Gates};
 use crate::release::state::ReleaseState;
 pub use modal::Modal;
@@ -101,6 +102,8 @@ pub struct App {
     pub collapsed_phases: BTreeSet<String>,
     /// The cluster the cockpit was started against, if any.
     pub cluster: Option<ClusterInfo>,
+    /// The environment's gauges, when a metrics source is connected.
+    pub gauges: Option<GaugeBoard>,
 }
 
 /// Where the cluster is; the live view of it is the rollout pane's (issue 5).
@@ -136,6 +139,7 @@ impl App {
             quit: false,
             collapsed_phases: BTreeSet::new(),
             cluster: None,
+            gauges: None,
         }
     }
 

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, MouseEvent};
 
+use crate::metrics::source::Readings;
 use crate::release::event::{CheckOutcome, Entry, Event};
 use crate::release::state::ReleaseState;
 
@@ -31,6 +32,12 @@ pub enum Msg {
     },
     /// A signal, or the terminal's input ending: close down now.
     Shutdown(String),
+    /// One poll of the environment's metrics source.
+    Readings {
+        env: String,
+        at: DateTime<Utc>,
+        readings: Readings,
+    },
     /// A check finished; `version` is the release it was started for.
     CheckDone {
         version: String,
@@ -56,6 +63,10 @@ pub enum Command {
     },
     CancelCheck {
         item: String,
+    },
+    /// Point the metrics poller at another environment's service.
+    WatchMetrics {
+        env: String,
     },
     /// Test-only: proves the terminal is restored after a panic.
     ForcePanic,

@@ -166,8 +166,16 @@ fn submit_pick(app: &mut App, purpose: PickFor, value: String) -> Vec<Command> {
         PickFor::Environment => {
             app.modal = None;
             app.log(Level::Info, format!("environment: {value}"));
-            app.env = value;
-            Vec::new()
+            app.env = value.clone();
+            match &mut app.gauges {
+                Some(board) => {
+                    // The old environment's numbers must not linger under the new name.
+                    *board =
+                        crate::metrics::gauges::GaugeBoard::new(&app.config, board.source.clone());
+                    vec![Command::WatchMetrics { env: value }]
+                }
+                None => Vec::new(),
+            }
         }
     }
 }

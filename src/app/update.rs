@@ -31,6 +31,17 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
             app.now = now;
             Vec::new()
         }
+        Msg::Readings { env, at, readings } => {
+            // A poll that left before an environment switch is not this environment's.
+            if env == app.env
+                && let Some(board) = &mut app.gauges
+            {
+                // The release window (and its stricter thresholds) opens with the soak
+                // window, which the timeline issue brings; until then, normal thresholds.
+                board.record(at, &readings, false);
+            }
+            Vec::new()
+        }
         Msg::Recorded(entry) => {
             let line = describe(app, &entry);
             if let Some(release) = &mut app.release {

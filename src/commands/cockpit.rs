@@ -1,6 +1,7 @@
 //! The cockpit itself: everything that can be wrong with the input is checked before the
 //! terminal is taken over, so a mistake prints a message and exits 2 with nothing written.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +12,9 @@ use super::{CmdResult, environment, load_config, operator, state_dir, usage};
 use crate::app::{App, ClusterInfo, Level, Msg};
 use crate::cli::Common;
 use crate::config::Config;
+use crate::metrics::gauges::GaugeBoard;
+use crate::metrics::scrape::ScrapeSource;
+use crate::metrics::source::{MetricSource, Reading};
 use crate::release::clock::{Clock, SystemClock};
 use crate::release::store::{StateDir, StoreError, parse_version};
 use crate::runtime::Runtime;
@@ -29,6 +33,8 @@ pub struct Launch {
     pub clock: Arc<dyn Clock>,
     /// Run the built-in sandbox cluster alongside (the demo).
     pub sandbox: bool,
+    /// How much faster than the wall clock simulated time runs (the demo's --speed).
+    pub speed: f64,
 }
 
 pub fn run(common: &Common, release: Option<&str>, create_as: Option<&str>) -> CmdResult {
@@ -48,6 +54,7 @@ pub fn run(common: &Common, release: Option<&str>, create_as: Option<&str>) -> C
         create_as: create_as.map(String::from),
         clock: Arc::new(SystemClock),
         sandbox: false,
+        speed: 1.0,
     })
 }
 
@@ -94,6 +101,7 @@ pub fn launch(l: Launch) -> CmdResult {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        let mut metrics_env = None;
         // The demo's cluster runs in this process, on loopback, for as long as the cockpit.
         let sandbox = if l.sandbox {
             let sb = Sandbox::new(l.clock.clone());
@@ -130,6 +138,14 @@ pub fn launch(l: Launch) -> CmdResult {
         app.state_dir = l.state.root().to_path_buf();
         app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         app.panic_key = std::env::var_os("RELEASE_COCKPIT_TEST_PANIC").is_some();
+        if let Some((_, services, _)) = &sandbox {
+            let (env_tx, env_rx) = tokio::sync::watch::channel(app.env.clone());
+            app.gauges = Some(GaugeBoard::new(&l.config, "scrape of the sandbox's service".into()));
+            // Five polls in every rate window, in simulated time.
+            let window = Duration::from_secs_f64((5.0 * METRICS_POLL.as_secs_f64() * l.speed).max(10.0));
+            tokio::spawn(poll_metrics(services.urls.clone(), env_rx, l.clock.clone(), tx.clone(), window));
+            metrics_env = Some(env_tx);
+        }
         let mut rt = Runtime::new(
             l.config,
             l.state.clone(),
@@ -137,6 +153,7 @@ pub fn launch(l: Launch) -> CmdResult {
             l.clock.clone(),
             tx.clone(),
         );
+        rt.metrics_env = metrics_env;
         if let Some(o) = opened {
             let ignored_type = l
                 .create_as
@@ -171,6 +188,61 @@ pub fn launch(l: Launch) -> CmdResult {
         }
         result
     })
+}
+
+/// How often the metrics source is read (wall time).
+const METRICS_POLL: Duration = Duration::from_secs(1);
+
+/// Reads the environment's metrics every `METRICS_POLL`, following environment switches.
+async fn poll_metrics(
+    urls: BTreeMap<String, String>,
+    mut env: tokio::sync::watch::Receiver<String>,
+    clock: Arc<dyn Clock>,
+    tx: mpsc::UnboundedSender<Msg>,
+    window: Duration,
+) {
+    let source_for = |env: &str| {
+        urls.get(env)
+            .map(|u| ScrapeSource::new(&format!("{u}/metrics"), window, Duration::from_secs(2)))
+    };
+    let mut current = env.borrow().clone();
+    let mut source = source_for(&current);
+    let mut interval = tokio::time::interval(METRICS_POLL);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            changed = env.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                current = env.borrow().clone();
+                source = source_for(&current);
+                continue;
+            }
+        }
+        let at = clock.now();
+        let readings = match &mut source {
+            Some(s) => s.poll(at).await,
+            None => crate::metrics::config_gauges()
+                .map(|g| {
+                    (
+                        g.to_string(),
+                        Reading::no_data(format!("no service is simulated for {current}")),
+                    )
+                })
+                .collect(),
+        };
+        if tx
+            .send(Msg::Readings {
+                env: current.clone(),
+                at,
+                readings,
+            })
+            .is_err()
+        {
+            return;
+        }
+    }
 }
 
 async fn event_loop(

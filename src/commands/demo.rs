@@ -59,5 +59,6 @@ pub fn run(common: &Common, speed: f64, fresh: bool) -> CmdResult {
         create_as: None,
         clock: Arc::new(ScaledClock::new(chrono::Utc::now(), speed)),
         sandbox: true,
+        speed,
     })
 }

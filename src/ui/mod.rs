@@ -2,6 +2,7 @@
 
 mod checklist;
 mod gates;
+mod gauges;
 mod help;
 mod modal;
 mod panes;

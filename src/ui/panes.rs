@@ -57,10 +57,34 @@ pub fn rollout(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 }
 
 pub fn timeline(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let mut lines = vec![
-        Line::styled("No deploy yet; no metrics source connected.", theme.warn()),
-        Line::styled("Soak window after the production deploy:", theme.dim()),
-    ];
+    let mut lines = Vec::new();
+    match &app.gauges {
+        Some(board) => {
+            lines.push(Line::styled(
+                format!("{} gauges, from the {}:", app.env, board.source),
+                theme.dim(),
+            ));
+            lines.extend(super::gauges::lines(
+                board,
+                area.width.saturating_sub(2) as usize,
+                theme,
+            ));
+            lines.push(Line::styled(
+                "No deploy yet. Soak window after the production deploy:",
+                theme.dim(),
+            ));
+        }
+        None => {
+            lines.push(Line::styled(
+                "No deploy yet; no metrics source connected.",
+                theme.warn(),
+            ));
+            lines.push(Line::styled(
+                "Soak window after the production deploy:",
+                theme.dim(),
+            ));
+        }
+    }
     let marks: Vec<String> = app
         .config
         .checkpoints

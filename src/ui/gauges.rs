@@ -1,0 +1,124 @@
+//! Gauge lines: value against threshold, status in words (so NO_COLOR loses nothing), and a
+//! sparkline where missing readings leave a gap instead of drawing a zero.
+
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use super::theme::Theme;
+use crate::metrics::gauges::{Gauge, GaugeBoard, GaugeStatus};
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+pub fn format_value(unit: &str, v: f64) -> String {
+    match unit {
+        "ratio" => format!("{:.2}%", v * 100.0),
+        "s" => format!("{:.0} ms", v * 1000.0),
+        "req/s" => format!("{v:.1}/s"),
+        _ => format!("{v:.0}"),
+    }
+}
+
+/// The last `width` readings; a gap (space) where there was no number.
+pub fn sparkline(g: &Gauge, width: usize) -> String {
+    let recent: Vec<Option<f64>> = g
+        .history
+        .iter()
+        .rev()
+        .take(width)
+        .rev()
+        .map(|(_, v)| *v)
+        .collect();
+    let values: Vec<f64> = recent.iter().flatten().copied().collect();
+    let (lo, hi) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(*v), h.max(*v))
+        });
+    recent
+        .iter()
+        .map(|v| match v {
+            None => ' ',
+            Some(v) if hi - lo < 1e-12 => BARS[if *v == 0.0 { 0 } else { 3 }],
+            Some(v) => BARS[(((v - lo) / (hi - lo)) * 7.0).round().clamp(0.0, 7.0) as usize],
+        })
+        .collect()
+}
+
+fn status_word(s: GaugeStatus) -> &'static str {
+    match s {
+        GaugeStatus::Ok => "ok",
+        GaugeStatus::Warn => "WARN",
+        GaugeStatus::Breach => "BREACH",
+        GaugeStatus::NoData => "no data",
+        GaugeStatus::NoTraffic => "no traffic",
+    }
+}
+
+fn status_style(s: GaugeStatus, theme: &Theme) -> Style {
+    match s {
+        GaugeStatus::Ok => theme.ok(),
+        GaugeStatus::Warn => theme.warn(),
+        GaugeStatus::Breach => theme.bad(),
+        GaugeStatus::NoData | GaugeStatus::NoTraffic => theme.dim(),
+    }
+}
+
+pub fn lines<'a>(board: &GaugeBoard, width: usize, theme: &Theme) -> Vec<Line<'a>> {
+    let spark = width.saturating_sub(44).min(30);
+    board
+        .gauges
+        .values()
+        .map(|g| {
+            let value = match g.value {
+                Some(v) => format_value(g.unit, v),
+                None => "—".to_string(),
+            };
+            let limit = g
+                .threshold
+                .map(|t| {
+                    let cmp = if g.higher_is_worse { "≤" } else { "≥" };
+                    format!(" ({cmp}{})", format_value(g.unit, t))
+                })
+                .unwrap_or_default();
+            let mut spans = vec![
+                Span::raw(format!("{:<20}", g.name)),
+                Span::styled(format!("{value:>9}"), theme.title()),
+                Span::styled(format!("{limit:<10} "), theme.dim()),
+                Span::styled(
+                    format!("{:<10}", status_word(g.status)),
+                    status_style(g.status, theme),
+                ),
+            ];
+            if spark > 0 {
+                spans.push(Span::styled(sparkline(g, spark), theme.dim()));
+            }
+            Line::from(spans)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::metrics::source::Reading;
+    use chrono::Utc;
+
+    #[test]
+    fn a_sparkline_leaves_gaps_for_missing_readings() {
+        let mut b = GaugeBoard::new(&Config::embedded(), "t".into());
+        let t0 = Utc::now();
+        for (i, r) in [
+            Reading::Value { value: 1.0 },
+            Reading::NoTraffic,
+            Reading::Value { value: 8.0 },
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let rs = [("throughput_rps".to_string(), r)].into_iter().collect();
+            b.record(t0 + chrono::Duration::seconds(i as i64), &rs, false);
+        }
+        assert_eq!(sparkline(&b.gauges["throughput_rps"], 10), "▁ █");
+    }
+}
