@@ -5,6 +5,7 @@
 
 pub mod exposition;
 pub mod gauges;
+pub mod prometheus;
 pub mod promql;
 pub mod scrape;
 pub mod source;

@@ -11,11 +11,15 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reading {
-    Value { value: f64 },
+    Value {
+        value: f64,
+    },
     /// The series exist but nothing happened (a ratio of zero requests, a flat histogram).
     NoTraffic,
     /// Nothing to compute from: the source is down, the series are missing or too young.
-    NoData { why: String },
+    NoData {
+        why: String,
+    },
 }
 
 impl Reading {
