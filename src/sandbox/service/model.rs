@@ -142,6 +142,25 @@ impl ServiceModel {
             "Celery tasks waiting",
             queue_depth.clone(),
         );
+        // Every series exists from the start at zero, as instrumented services should do:
+        // otherwise an error ratio is "no data" until the first error.
+        for (method, path, _) in PATHS {
+            for status in ["200", "201", "500"] {
+                let ok = status == "500" || (status == "201") == (*method == "POST");
+                if ok {
+                    let _ = requests.get_or_create(&vec![
+                        ("method".into(), (*method).into()),
+                        ("path".into(), (*path).into()),
+                        ("status".into(), status.into()),
+                    ]);
+                }
+            }
+            let _ = errors.get_or_create(&vec![("path".into(), (*path).into())]);
+            let _ = durations.get_or_create(&vec![("path".into(), (*path).into())]);
+        }
+        for outcome in ["success", "failed"] {
+            let _ = celery_tasks.get_or_create(&vec![("status".into(), outcome.into())]);
+        }
         let seed = namespace.bytes().fold(0x9e37_79b9_7f4a_7c15u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         });
@@ -293,7 +312,12 @@ mod tests {
         m.advance(0.0, 60.0, &[]);
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &m.registry).unwrap();
-        assert!(!text.contains("http_requests_total{"), "{text}");
+        let served: f64 = text
+            .lines()
+            .filter(|l| l.starts_with("http_requests_total{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum();
+        assert_eq!(served, 0.0, "{text}");
         let q = Behaviour::of_image("deal-scout-api:1.2.3-queue");
         for s in 0..300 {
             m.advance(s as f64, 1.0, std::slice::from_ref(&q));

@@ -1,0 +1,647 @@
+//! The Prometheus source against a real Prometheus (Debian's package, tests/run.sh installs
+//! it) scraping the sandbox's simulated service every second on loopback, and against
+//! Prometheus servers that are down, overloaded, hidden behind an HTML page, or hung.
+//!
+//! Each test starts its own Prometheus (own port, own temporary storage), killed on drop even
+//! when the test fails. The sandbox clock runs at speed 1: Prometheus scrapes in wall time and
+//! the service's counters move with the sandbox clock, so the two must agree.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use release_cockpit::config::Config;
+use release_cockpit::metrics::prometheus::{NO_SERIES, PrometheusSource};
+use release_cockpit::metrics::source::{MetricSource, Reading, Readings};
+use release_cockpit::release::clock::{Clock, ScaledClock};
+use release_cockpit::sandbox::resources::lookup;
+use release_cockpit::sandbox::service::Services;
+use release_cockpit::sandbox::store::WriteTo;
+use release_cockpit::sandbox::{Sandbox, seed, server};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// The rate window for a 1 s scrape: at least four scrape intervals.
+const WINDOW: &str = "10s";
+/// How long Prometheus may take to come up and scrape every target once.
+const READY_DEADLINE: Duration = Duration::from_secs(30);
+
+// ---------------------------------------------------------------------------------------
+// A real Prometheus
+// ---------------------------------------------------------------------------------------
+
+struct Prometheus {
+    child: Child,
+    url: String,
+    log: PathBuf,
+    /// Storage and config; removed after the process has exited (fields drop after `drop`).
+    _dir: tempfile::TempDir,
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+impl Prometheus {
+    /// Starts Prometheus scraping `targets` (host:port) as job "app" every second, waits
+    /// until it is ready and every target has been scraped successfully.
+    async fn start(targets: &[&str]) -> Prometheus {
+        let Some(binary) = on_path("prometheus") else {
+            panic!(
+                "`prometheus` is not on PATH: these tests drive a real Prometheus. Run \
+                 tests/run.sh, which installs Debian's prometheus package (or `apt-get install \
+                 --no-install-recommends prometheus`)."
+            );
+        };
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let count = targets.len();
+        let targets = targets
+            .iter()
+            .map(|t| format!("'{t}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+             scrape_configs:\n  - job_name: app\n    scrape_interval: 1s\n    scrape_timeout: 1s\n\
+             \x20   static_configs:\n      - targets: [{targets}]\n"
+        );
+        let config_path = dir.path().join("prometheus.yml");
+        std::fs::write(&config_path, config).expect("write prometheus.yml");
+        let data = dir.path().join("data");
+        let log = dir.path().join("prometheus.log");
+        let log_file = std::fs::File::create(&log).expect("create the log file");
+        let port = free_port();
+        let child = Command::new(binary)
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--storage.tsdb.retention.time=1h")
+            .arg("--log.level=warn")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("clone the log file"))
+            .stderr(log_file)
+            .spawn()
+            .expect("spawn prometheus");
+        let mut p = Prometheus {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+            _dir: dir,
+        };
+        p.wait_until_scraping(count).await;
+        p
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    async fn wait_until_scraping(&mut self, targets: usize) {
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + READY_DEADLINE;
+        let started = Instant::now();
+        // Ready: the web server is up and the TSDB opened.
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("prometheus exited with {status}:\n{}", self.log());
+            }
+            let ready = http
+                .get(format!("{}/-/ready", self.url))
+                .timeout(Duration::from_secs(1))
+                .send()
+                .await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "prometheus at {} was not ready within {READY_DEADLINE:?}:\n{}",
+                self.url,
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let ready_after = started.elapsed();
+        // Scraping: every target has been scraped once and is up.
+        let mut last = Value::Null;
+        loop {
+            if let Ok(r) = http
+                .get(format!("{}/api/v1/targets?state=active", self.url))
+                .timeout(Duration::from_secs(1))
+                .send()
+                .await
+                && let Ok(v) = r.json::<Value>().await
+            {
+                let active = v["data"]["activeTargets"].as_array().cloned();
+                let up = active
+                    .as_ref()
+                    .map_or(0, |a| a.iter().filter(|t| t["health"] == "up").count());
+                if up == targets && active.map_or(0, |a| a.len()) == targets {
+                    eprintln!(
+                        "prometheus at {}: ready after {ready_after:?}, {targets} target(s) up \
+                         after {:?}",
+                        self.url,
+                        started.elapsed()
+                    );
+                    return;
+                }
+                last = v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "prometheus at {} did not scrape its {targets} target(s) within \
+                 {READY_DEADLINE:?}; last /api/v1/targets: {last}\n{}",
+                self.url,
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        // SIGTERM for a clean TSDB shutdown (about 1.8 s), SIGKILL if it hangs.
+        let pid = self.child.id() as libc::pid_t;
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(_)) | Err(_) => return,
+                Ok(None) if Instant::now() >= deadline => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    return;
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(25)),
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The sandbox and its simulated service
+// ---------------------------------------------------------------------------------------
+
+struct Env {
+    sb: Arc<Sandbox>,
+    running: server::Running,
+    services: Services,
+    http: reqwest::Client,
+}
+
+impl Env {
+    async fn start() -> Env {
+        let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(chrono::Utc::now(), 1.0));
+        let sb = Sandbox::new(clock.clone());
+        seed::populate(&mut sb.store(), clock.now());
+        let running = server::start(sb.clone(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let services = Services::start(sb.clone()).await.unwrap();
+        Env {
+            sb,
+            running,
+            services,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// `host:port` of an environment's service, as a Prometheus target.
+    fn target(&self, env: &str) -> &str {
+        self.services.urls[env]
+            .strip_prefix("http://")
+            .expect("service URLs are plain http")
+    }
+
+    async fn health(&self, env: &str) -> u16 {
+        self.http
+            .get(format!("{}/health", self.services.urls[env]))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    fn scale(&self, ns: &str, replicas: i64) {
+        let r = lookup("apps", "v1", "deployments").unwrap();
+        let mut store = self.sb.store();
+        let mut d = store
+            .get("deployments", ns, "deal-scout-api")
+            .unwrap()
+            .clone();
+        d["spec"]["replicas"] = json!(replicas);
+        store
+            .update(r, ns, "deal-scout-api", d, WriteTo::Main)
+            .unwrap();
+    }
+
+    async fn stop(self) {
+        self.services.stop().await;
+        self.running.stop().await;
+    }
+}
+
+fn default_queries() -> BTreeMap<String, String> {
+    Config::embedded().metric_queries
+}
+
+/// The error ratio written so that a service which has never failed (no
+/// `http_errors_total` series yet) reads 0 rather than no data.
+const ERROR_RATE_OR_ZERO: &str =
+    "(sum(rate(http_errors_total[10s])) or vector(0)) / sum(rate(http_requests_total[10s]))";
+
+fn value(readings: &Readings, gauge: &str) -> f64 {
+    match &readings[gauge] {
+        Reading::Value { value } => *value,
+        other => panic!("{gauge}: expected a value, got {other:?}\nall: {readings:#?}"),
+    }
+}
+
+fn now_unix() -> f64 {
+    chrono::Utc::now().timestamp_millis() as f64 / 1000.0
+}
+
+// ---------------------------------------------------------------------------------------
+// (a) A healthy production
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_healthy_production_reads_as_values_through_a_real_prometheus() {
+    let env = Env::start().await;
+    let prom = Prometheus::start(&[env.target("production")]).await;
+    let up_at = Instant::now();
+    let mut source = PrometheusSource::new(
+        &prom.url,
+        &default_queries(),
+        WINDOW,
+        Duration::from_secs(2),
+    );
+    assert_eq!(source.describe(), format!("prometheus {}", prom.url));
+
+    // ~15 s of scraping: every series (errors included, at zero) has samples by then.
+    tokio::time::sleep_until((up_at + Duration::from_secs(15)).into()).await;
+    let t = Instant::now();
+    let r = source.poll(env.sb.clock.now()).await;
+    eprintln!("poll of {} gauges took {:?}: {r:#?}", r.len(), t.elapsed());
+
+    assert_eq!(r.len(), 7, "{r:#?}");
+    let rps = value(&r, "throughput_rps");
+    assert!(
+        (28.0..52.0).contains(&rps),
+        "throughput {rps} rps, expected 40 ±30%"
+    );
+    let p95 = value(&r, "p95_latency_seconds");
+    assert!((0.1..0.8).contains(&p95), "p95 {p95} s");
+    let depth = value(&r, "queue_depth");
+    assert!((0.0..200.0).contains(&depth), "queue depth {depth}");
+    let db_p95 = value(&r, "db_p95_seconds");
+    assert!(db_p95 > 0.0 && db_p95 < 0.25, "db p95 {db_p95} s");
+    let db_err = value(&r, "db_error_rate");
+    assert!((0.0..0.01).contains(&db_err), "db error ratio {db_err}");
+
+    for (gauge, limit) in [("error_rate", 0.01), ("celery_failure_rate", 0.05)] {
+        // The service exposes its error counters at zero from the start, so a healthy
+        // service's ratios are numbers, not "no data".
+        let v = value(&r, gauge);
+        assert!((0.0..limit).contains(&v), "{gauge} {v}");
+    }
+    // Written with `or vector(0)`, the error ratio is a number either way.
+    let or_zero = source.query_at(ERROR_RATE_OR_ZERO, now_unix()).await;
+    assert!(
+        or_zero.value().is_some_and(|v| (0.0..0.01).contains(&v)),
+        "{or_zero:?}"
+    );
+
+    // Scrape health, and baselines: `@` and `offset` are just PromQL.
+    let up = source.query_at("up{job=\"app\"}", now_unix()).await;
+    assert_eq!(up, Reading::Value { value: 1.0 });
+    let five_ago = now_unix() - 5.0;
+    let at = source
+        .query_at(
+            &format!("sum(rate(http_requests_total[10s] @ {five_ago:.3}))"),
+            now_unix(),
+        )
+        .await;
+    let at = at.value().unwrap_or_else(|| panic!("{at:?}"));
+    let queried_at = source
+        .query_at("sum(rate(http_requests_total[10s]))", five_ago)
+        .await;
+    assert_eq!(
+        queried_at,
+        Reading::Value { value: at },
+        "`@` and `time` agree"
+    );
+    assert!((28.0..52.0).contains(&at), "throughput 5 s ago {at}");
+    let hour_ago = source
+        .query_at("sum(rate(http_requests_total[10s] offset 1h))", now_unix())
+        .await;
+    assert_eq!(
+        hour_ago,
+        Reading::no_data(NO_SERIES),
+        "before Prometheus existed"
+    );
+
+    drop(prom);
+    env.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// (b) Answers that are not one number
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_metrics_bad_promql_and_unaggregated_series_are_no_data() {
+    let env = Env::start().await;
+    let prom = Prometheus::start(&[env.target("production")]).await;
+    let queries: BTreeMap<String, String> = [
+        ("nope", "sum(rate(nope_total[$w]))"),
+        (
+            "nope_p95",
+            "histogram_quantile(0.95, sum by (le) (rate(nope_bucket[$w])))",
+        ),
+        ("broken", "sum(rate(http_requests_total[$w])"),
+        ("unaggregated", "rate(http_requests_total[$w])"),
+        ("scalar", "scalar(sum(up))"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let mut source = PrometheusSource::new(&prom.url, &queries, WINDOW, Duration::from_secs(2));
+    // Several label sets of http_requests_total, each with two samples: a few seconds.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let r = loop {
+        let r = source.poll(chrono::Utc::now()).await;
+        if matches!(&r["unaggregated"], Reading::NoData { why } if why.contains("series where one was expected"))
+        {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "{r:#?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    eprintln!("{r:#?}");
+    assert_eq!(r["nope"], Reading::no_data(NO_SERIES));
+    assert_eq!(r["nope_p95"], Reading::no_data(NO_SERIES));
+    let Reading::NoData { why } = &r["broken"] else {
+        panic!("{:?}", r["broken"])
+    };
+    assert!(
+        why.contains("HTTP 400, bad_data") && why.contains("parse error"),
+        "{why}"
+    );
+    let Reading::NoData { why } = &r["unaggregated"] else {
+        unreachable!()
+    };
+    assert!(why.contains("the query must aggregate"), "{why}");
+    assert_eq!(r["scalar"], Reading::Value { value: 1.0 });
+    drop(prom);
+    env.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// (c) No ready pod: no traffic, which is not zero
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staging_scaled_to_zero_reads_as_no_traffic_not_zero() {
+    let env = Env::start().await;
+    let prom = Prometheus::start(&[env.target("staging")]).await;
+    let mut source = PrometheusSource::new(
+        &prom.url,
+        &default_queries(),
+        WINDOW,
+        Duration::from_secs(2),
+    );
+    // First some traffic through Prometheus.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let r = source.poll(chrono::Utc::now()).await;
+        if r["throughput_rps"].value().is_some_and(|v| v > 0.0)
+            && r["p95_latency_seconds"].value().is_some()
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no staging traffic: {r:#?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    env.scale("staging", 0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while env.health("staging").await != 503 {
+        assert!(Instant::now() < deadline, "staging still has ready pods");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let scaled_at = Instant::now();
+    // The window must pass over the last request: a little over 10 s.
+    let deadline = scaled_at + Duration::from_secs(25);
+    let r = loop {
+        let r = source.poll(chrono::Utc::now()).await;
+        if r["p95_latency_seconds"] == Reading::NoTraffic {
+            break r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still traffic after scaling to 0: {r:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    eprintln!(
+        "no traffic {:?} after scaling to 0: {r:#?}",
+        scaled_at.elapsed()
+    );
+
+    // Ratios of nothing are "no traffic", never 0; throughput really is 0.
+    assert_eq!(r["throughput_rps"], Reading::Value { value: 0.0 }, "{r:#?}");
+    assert_eq!(r["db_error_rate"], Reading::NoTraffic, "{r:#?}");
+    assert_eq!(r["db_p95_seconds"], Reading::NoTraffic, "{r:#?}");
+    for gauge in ["error_rate", "celery_failure_rate"] {
+        assert_eq!(
+            r[gauge],
+            Reading::NoTraffic,
+            "{gauge}: 0 failures of 0: {r:#?}"
+        );
+    }
+    let or_zero = source.query_at(ERROR_RATE_OR_ZERO, now_unix()).await;
+    assert_eq!(or_zero, Reading::NoTraffic, "0 errors / 0 requests");
+    assert!(
+        r["queue_depth"].value().is_some(),
+        "the gauge is still reported"
+    );
+    drop(prom);
+    env.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// (d) A Prometheus that is down, overloaded, behind an HTML page, or hung
+// ---------------------------------------------------------------------------------------
+
+/// A one-trick HTTP server on loopback: every request gets `response`, or, with `None`, is
+/// read and never answered.
+async fn fake_server(response: Option<String>) -> String {
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let response = response.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                match response {
+                    Some(r) => {
+                        let _ = sock.write_all(r.as_bytes()).await;
+                        let _ = sock.shutdown().await;
+                    }
+                    None => tokio::time::sleep(Duration::from_secs(120)).await,
+                }
+            });
+        }
+    });
+    url
+}
+
+fn http_response(status: &str, content_type: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Polls every default gauge against `url`; each must be no data with a reason containing
+/// `expected`, within `within`.
+async fn assert_every_gauge_no_data(
+    url: &str,
+    timeout: Duration,
+    expected: &str,
+    within: Duration,
+) {
+    let mut source = PrometheusSource::new(url, &default_queries(), "1m", timeout);
+    let t = Instant::now();
+    let r = source.poll(chrono::Utc::now()).await;
+    let took = t.elapsed();
+    eprintln!("{url}: {took:?}: {r:#?}");
+    assert!(took < within, "the poll took {took:?}");
+    assert_eq!(r.len(), 7);
+    for (gauge, reading) in &r {
+        let Reading::NoData { why } = reading else {
+            panic!("{gauge}: {reading:?}, expected no data")
+        };
+        assert!(why.contains(url), "{gauge}: {why}");
+        assert!(
+            why.contains(expected),
+            "{gauge}: {why}, expected {expected:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_prometheus_that_is_down_is_no_data_naming_the_url() {
+    let url = format!("http://127.0.0.1:{}", free_port());
+    assert_every_gauge_no_data(
+        &url,
+        Duration::from_secs(2),
+        "cannot connect to Prometheus",
+        Duration::from_secs(1),
+    )
+    .await;
+    let r = PrometheusSource::new(&url, &default_queries(), "1m", Duration::from_secs(2))
+        .query_at("up", now_unix())
+        .await;
+    assert!(
+        matches!(&r, Reading::NoData { why } if why.to_lowercase().contains("connection refused")),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_503_page_is_no_data_saying_so() {
+    let url = fake_server(Some(http_response(
+        "503 Service Unavailable",
+        "text/html",
+        "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>",
+    )))
+    .await;
+    assert_every_gauge_no_data(
+        &url,
+        Duration::from_secs(2),
+        "HTTP 503 Service Unavailable with text/html, not the API's JSON",
+        Duration::from_secs(1),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn prometheus_own_503_timeout_error_is_no_data_naming_it() {
+    let url = fake_server(Some(http_response(
+        "503 Service Unavailable",
+        "application/json",
+        r#"{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}"#,
+    )))
+    .await;
+    assert_every_gauge_no_data(
+        &url,
+        Duration::from_secs(2),
+        "answered an error (HTTP 503, timeout): query timed out",
+        Duration::from_secs(1),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_html_page_with_200_is_no_data_not_a_number() {
+    let url = fake_server(Some(http_response(
+        "200 OK",
+        "text/html; charset=utf-8",
+        "<!DOCTYPE html><html><head><title>Sign in - SSO</title></head><body>Please sign in</body></html>",
+    )))
+    .await;
+    assert_every_gauge_no_data(
+        &url,
+        Duration::from_secs(2),
+        "HTTP 200 with text/html, not the API's JSON",
+        Duration::from_secs(1),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_prometheus_that_never_answers_is_no_data_after_the_timeout() {
+    let url = fake_server(None).await;
+    let t = Instant::now();
+    assert_every_gauge_no_data(
+        &url,
+        Duration::from_millis(500),
+        "did not answer within 500 ms",
+        Duration::from_millis(1200),
+    )
+    .await;
+    assert!(
+        t.elapsed() >= Duration::from_millis(500),
+        "{:?}",
+        t.elapsed()
+    );
+}
