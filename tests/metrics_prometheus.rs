@@ -645,3 +645,124 @@ async fn a_prometheus_that_never_answers_is_no_data_after_the_timeout() {
         t.elapsed()
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// The embedded source and Prometheus agree
+// ---------------------------------------------------------------------------------------
+
+/// Polls the embedded source every second for `secs`, then both sources once at the same
+/// moment.
+async fn both_after(
+    env: &Env,
+    embedded: &mut release_cockpit::metrics::scrape::ScrapeSource,
+    prom: &mut PrometheusSource,
+    secs: u64,
+) -> (Readings, Readings) {
+    for _ in 0..secs {
+        embedded.poll(env.sb.clock.now()).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let now = env.sb.clock.now();
+    let ours = embedded.poll(now).await;
+    let theirs = prom.poll(now).await;
+    (ours, theirs)
+}
+
+fn assert_agree(ours: &Readings, theirs: &Readings, what: &str) {
+    let (a, b) = (value(ours, "error_rate"), value(theirs, "error_rate"));
+    assert!(
+        (a - b).abs() < 0.002,
+        "{what}: error ratio {a} (embedded) vs {b} (Prometheus)"
+    );
+    let (a, b) = (
+        value(ours, "throughput_rps"),
+        value(theirs, "throughput_rps"),
+    );
+    assert!((a - b).abs() / b < 0.05, "{what}: throughput {a} vs {b}");
+    let (a, b) = (
+        value(ours, "p95_latency_seconds"),
+        value(theirs, "p95_latency_seconds"),
+    );
+    let bucket = |v: f64| {
+        release_cockpit::sandbox::service::model::HTTP_BUCKETS
+            .iter()
+            .position(|le| v <= *le)
+    };
+    assert_eq!(
+        bucket(a),
+        bucket(b),
+        "{what}: p95 {a} vs {b} in different buckets"
+    );
+    assert!((a - b).abs() / b < 0.10, "{what}: p95 {a} vs {b}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_source_agrees_with_prometheus_for_a_healthy_and_an_errors_version() {
+    let env = Env::start().await;
+    let mut prom_source = {
+        let prom = Prometheus::start(&[env.target("production")]).await;
+        let source = PrometheusSource::new(
+            &prom.url,
+            &default_queries(),
+            WINDOW,
+            Duration::from_secs(2),
+        );
+        (prom, source)
+    };
+    let metrics_url = format!("{}/metrics", env.services.urls["production"]);
+    let mut embedded = release_cockpit::metrics::scrape::ScrapeSource::new(
+        &metrics_url,
+        Duration::from_secs(30),
+        Duration::from_secs(2),
+    );
+    let (ours, theirs) = both_after(&env, &mut embedded, &mut prom_source.1, 40).await;
+    eprintln!("healthy: embedded {ours:?}\nprometheus {theirs:?}");
+    assert_agree(&ours, &theirs, "healthy 1.2.2");
+
+    // Every pod on an -errors version: about 8% errors, and the two still agree.
+    {
+        let r = lookup("apps", "v1", "deployments").unwrap();
+        let mut store = env.sb.store();
+        let mut d = store
+            .get("deployments", "production", "deal-scout-api")
+            .unwrap()
+            .clone();
+        d["spec"]["template"]["spec"]["containers"][0]["image"] =
+            json!("deal-scout-api:1.2.3-errors");
+        store
+            .update(r, "production", "deal-scout-api", d, WriteTo::Main)
+            .unwrap();
+    }
+    // Wait for the rollout to finish (only new pods serving), then a full window of it.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        embedded.poll(env.sb.clock.now()).await;
+        let done = {
+            let store = env.sb.store();
+            let pods = store.list("pods", Some("production"));
+            pods.len() == 4
+                && pods.iter().all(|p| {
+                    p["spec"]["containers"][0]["image"] == "deal-scout-api:1.2.3-errors"
+                        && release_cockpit::sandbox::controllers::pods::ready_since(p).is_some()
+                })
+        };
+        if done {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the -errors rollout did not finish"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let (ours, theirs) = both_after(&env, &mut embedded, &mut prom_source.1, 36).await;
+    eprintln!("errors: embedded {ours:?}\nprometheus {theirs:?}");
+    let ratio = value(&theirs, "error_rate");
+    assert!(
+        (0.05..0.11).contains(&ratio),
+        "an -errors version: ratio {ratio}"
+    );
+    assert_agree(&ours, &theirs, "1.2.3-errors");
+    drop(prom_source);
+    env.stop().await;
+}

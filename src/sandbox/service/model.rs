@@ -78,6 +78,8 @@ pub struct ServiceModel {
     rng: Rng,
     /// Fractions of a request carried to the next step.
     carry: f64,
+    /// Fractions of an error carried to the next request.
+    error_carry: f64,
     queue: f64,
     base_rps: f64,
 }
@@ -176,6 +178,7 @@ impl ServiceModel {
             queue_depth,
             rng: Rng(seed | 1),
             carry: 0.0,
+            error_carry: 0.0,
             queue: 20.0,
             base_rps: base_rps(namespace),
         }
@@ -214,7 +217,14 @@ impl ServiceModel {
                 })
                 .map(|(m, p, _)| (*m, *p))
                 .unwrap_or(("GET", "/api/v1/deals"));
-            let failed = self.rng.next() < pod.error_ratio;
+            // Errors come at the pods' exact share rather than by chance, so two observers
+            // with slightly different windows see the same ratio (the comparison tests rely
+            // on it); latencies stay random.
+            self.error_carry += pod.error_ratio;
+            let failed = self.error_carry >= 1.0;
+            if failed {
+                self.error_carry -= 1.0;
+            }
             let status = if failed {
                 "500"
             } else if method == "POST" {
