@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::{Config, Environment};
+use crate::metrics::gauges::GaugeBoard;
 use crate::release::gates::{self, Gate};
 use crate::release::progress::{self, PhaseProgress};
 use crate::release::state::{ItemState, ReleaseState};
@@ -54,6 +55,7 @@ pub fn status_json(
     release: &ReleaseState,
     now: DateTime<Utc>,
     journal_warning: Option<String>,
+    gauges: Option<&GaugeBoard>,
 ) -> Value {
     let window = crate::release::schedule::next_window(&config.schedule, now);
     let checklist: Vec<PhaseReport> = progress::phases(config, release)
@@ -106,7 +108,7 @@ pub fn status_json(
             "production": gate_report(&g.production, config),
         },
         "rollout": null,
-        "gauges": null,
+        "gauges": gauges.map(|b| &b.gauges),
         "journal_warning": journal_warning,
     })
 }

@@ -253,3 +253,86 @@ async fn health_is_503_when_no_pod_is_ready() {
     assert_eq!(d["status"], "unhealthy");
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_json_reports_gauges_from_the_configured_source() {
+    let env = Env::start(20.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env_block = |name: &str, url: &str| {
+        format!(
+            "[environments.{name}]\nkube_context = \"{name}\"\nnamespace = \"{name}\"\ndeployment = \"deal-scout-api\"\n\
+             container = \"api\"\nimage_repository = \"deal-scout-api\"\nhealth_url = \"{url}/health\"\n\
+             detailed_health_url = \"{url}/api/v1/monitoring/health/detailed\"\n\
+             metrics_source = \"scrape\"\nmetrics_url = \"{url}/metrics\"\nmetrics_window = \"30s\"\n"
+        )
+    };
+    let config = format!(
+        "{}\n{}",
+        env_block("staging", &env.url("staging")),
+        env_block("production", &env.url("production"))
+    );
+    let config_path = dir.path().join("cockpit.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let state = dir.path().join("state");
+    let bin = env!("CARGO_BIN_EXE_release-cockpit");
+    let run = move |args: Vec<String>| {
+        std::process::Command::new(bin)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let base = vec![
+        "--config".to_string(),
+        config_path.display().to_string(),
+        "--state-dir".into(),
+        state.display().to_string(),
+        "--env".into(),
+        "production".into(),
+        "--release".into(),
+        "1.2.3".into(),
+    ];
+    // Create the release (as the cockpit would) with a scripted tick, then read the status.
+    let store = release_cockpit::release::store::StateDir::new(&state);
+    let cfg = release_cockpit::config::Config::from_file(&config_path).unwrap();
+    drop(
+        store
+            .open_or_create(
+                &cfg,
+                &release_cockpit::release::store::parse_version("1.2.3").unwrap(),
+                "regular",
+                "alice",
+                chrono::Utc::now(),
+            )
+            .unwrap(),
+    );
+    let mut args = base.clone();
+    args.extend(["status".into(), "--json".into()]);
+    let out = tokio::task::spawn_blocking(move || run(args))
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let g = &doc["gauges"];
+    assert!(g.is_object(), "{doc}");
+    let rps = &g["throughput_rps"];
+    assert_eq!(rps["unit"], "req/s");
+    assert!(rps["value"].as_f64().unwrap() > 0.0, "{rps}");
+    assert_eq!(rps["status"], "ok");
+    let err = &g["error_rate"];
+    assert_eq!(err["normal"], 0.01);
+    assert_eq!(err["release_window"], 0.005);
+    assert!(
+        ["ok", "warn", "no_traffic"].contains(&err["status"].as_str().unwrap()),
+        "{err}"
+    );
+    assert!(
+        err["history"].as_array().is_some_and(|h| !h.is_empty()),
+        "{err}"
+    );
+    env.stop().await;
+}

@@ -1,7 +1,6 @@
 //! The cockpit itself: everything that can be wrong with the input is checked before the
 //! terminal is taken over, so a mistake prints a message and exits 2 with nothing written.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -138,12 +137,33 @@ pub fn launch(l: Launch) -> CmdResult {
         app.state_dir = l.state.root().to_path_buf();
         app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         app.panic_key = std::env::var_os("RELEASE_COCKPIT_TEST_PANIC").is_some();
-        if let Some((_, services, _)) = &sandbox {
+        // Where gauges come from: the sandbox's services in the demo, else the config.
+        let sources: Option<(String, SourceFactory)> = match &sandbox {
+            Some((_, services, _)) => {
+                let urls = services.urls.clone();
+                // Five polls in every rate window, in simulated time.
+                let window = Duration::from_secs_f64((5.0 * METRICS_POLL.as_secs_f64() * l.speed).max(10.0));
+                let make: SourceFactory = Box::new(move |env: &str| {
+                    urls.get(env).map(|u| {
+                        Box::new(ScrapeSource::new(&format!("{u}/metrics"), window, Duration::from_secs(2)))
+                            as Box<dyn MetricSource>
+                    })
+                });
+                Some(("scrape of the sandbox's service".into(), make))
+            }
+            None if l.config.environments.values().any(|e| e.metrics.is_some()) => {
+                let config = l.config.clone();
+                let make: SourceFactory = Box::new(move |env: &str| {
+                    config.environment(env).and_then(|e| crate::metrics::source_for(&config, e))
+                });
+                Some(("configured metrics source".into(), make))
+            }
+            None => None,
+        };
+        if let Some((described, make)) = sources {
             let (env_tx, env_rx) = tokio::sync::watch::channel(app.env.clone());
-            app.gauges = Some(GaugeBoard::new(&l.config, "scrape of the sandbox's service".into()));
-            // Five polls in every rate window, in simulated time.
-            let window = Duration::from_secs_f64((5.0 * METRICS_POLL.as_secs_f64() * l.speed).max(10.0));
-            tokio::spawn(poll_metrics(services.urls.clone(), env_rx, l.clock.clone(), tx.clone(), window));
+            app.gauges = Some(GaugeBoard::new(&l.config, described));
+            tokio::spawn(poll_metrics(make, env_rx, l.clock.clone(), tx.clone()));
             metrics_env = Some(env_tx);
         }
         let mut rt = Runtime::new(
@@ -193,18 +213,16 @@ pub fn launch(l: Launch) -> CmdResult {
 /// How often the metrics source is read (wall time).
 const METRICS_POLL: Duration = Duration::from_secs(1);
 
+/// Makes the metrics source of an environment, if it has one.
+type SourceFactory = Box<dyn Fn(&str) -> Option<Box<dyn MetricSource>> + Send>;
+
 /// Reads the environment's metrics every `METRICS_POLL`, following environment switches.
 async fn poll_metrics(
-    urls: BTreeMap<String, String>,
+    source_for: SourceFactory,
     mut env: tokio::sync::watch::Receiver<String>,
     clock: Arc<dyn Clock>,
     tx: mpsc::UnboundedSender<Msg>,
-    window: Duration,
 ) {
-    let source_for = |env: &str| {
-        urls.get(env)
-            .map(|u| ScrapeSource::new(&format!("{u}/metrics"), window, Duration::from_secs(2)))
-    };
     let mut current = env.borrow().clone();
     let mut source = source_for(&current);
     let mut interval = tokio::time::interval(METRICS_POLL);
@@ -227,7 +245,7 @@ async fn poll_metrics(
                 .map(|g| {
                     (
                         g.to_string(),
-                        Reading::no_data(format!("no service is simulated for {current}")),
+                        Reading::no_data(format!("no metrics source for {current}")),
                     )
                 })
                 .collect(),

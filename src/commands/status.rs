@@ -29,7 +29,8 @@ pub fn run(common: &Common, release: Option<&str>, json: bool) -> CmdResult {
     let (release, warning) = state.read(&version).map_err(|e| usage(e.to_string()))?;
     let now = chrono::Utc::now();
     if json {
-        let doc = report::status_json(&config, env, &release, now, warning);
+        let gauges = read_gauges(&config, env);
+        let doc = report::status_json(&config, env, &release, now, warning, gauges.as_ref());
         emit(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
         return Ok(());
     }
@@ -54,4 +55,31 @@ pub fn run(common: &Common, release: Option<&str>, json: bool) -> CmdResult {
     }
     emit(&text)?;
     Ok(())
+}
+
+/// One reading of the environment's gauges, if it has a metrics source: a scrape source
+/// needs two scrapes for a rate, so it reads twice, two seconds apart.
+fn read_gauges(
+    config: &crate::config::Config,
+    env: &crate::config::Environment,
+) -> Option<crate::metrics::gauges::GaugeBoard> {
+    let mut source = crate::metrics::source_for(config, env)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    let readings = runtime.block_on(async {
+        let scrape = matches!(
+            env.metrics.as_ref().map(|m| m.kind),
+            Some(crate::config::MetricsSourceKind::Scrape)
+        );
+        if scrape {
+            source.poll(chrono::Utc::now()).await;
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        }
+        source.poll(chrono::Utc::now()).await
+    });
+    let mut board = crate::metrics::gauges::GaugeBoard::new(config, source.describe());
+    board.record(chrono::Utc::now(), &readings, false);
+    Some(board)
 }

@@ -8,7 +8,8 @@ use toml_edit::Document;
 use super::procedure::{read_procedure, read_release_types};
 use super::reader::{Cursor, Problem, Source};
 use super::{
-    Checkpoint, Config, DEFAULT_TOML, Environment, GAUGES, RollbackTriggers, Schedule, Threshold,
+    Checkpoint, Config, DEFAULT_TOML, Environment, GAUGES, MetricsSourceConfig, MetricsSourceKind,
+    RollbackTriggers, Schedule, Threshold,
 };
 use crate::release::procedure::Roles;
 
@@ -246,6 +247,61 @@ fn read_environment(name: &str, e: &Cursor) -> Option<Environment> {
     let detailed_health_url = e.str("detailed_health_url");
     let protected = e.opt_bool("protected").unwrap_or(name == "production");
     let mut valid = true;
+    let metrics = match (e.opt_str("metrics_source"), e.opt_str("metrics_url")) {
+        (None, None) => None,
+        (Some(kind), url) => {
+            let kind = match kind.as_str() {
+                "prometheus" => Some(MetricsSourceKind::Prometheus),
+                "scrape" => Some(MetricsSourceKind::Scrape),
+                other => {
+                    e.report(
+                        "metrics_source",
+                        format!("{other:?} is not one of \"prometheus\", \"scrape\""),
+                    );
+                    None
+                }
+            };
+            let window = e.opt_str("metrics_window").map_or(Some(60), |w| {
+                let secs = parse_duration_secs(&w);
+                if secs.is_none() {
+                    e.report(
+                        "metrics_window",
+                        format!("{w:?} is not a duration such as \"30s\", \"1m\" or \"2m30s\""),
+                    );
+                }
+                secs
+            });
+            match (kind, url, window) {
+                (Some(kind), Some(url), Some(window_secs)) if check_url(e, "metrics_url", &url) => {
+                    Some(MetricsSourceConfig {
+                        kind,
+                        url,
+                        window_secs,
+                    })
+                }
+                (_, None, _) => {
+                    e.report(
+                        "metrics_url",
+                        "missing key (metrics_source needs the URL to read)",
+                    );
+                    valid = false;
+                    None
+                }
+                _ => {
+                    valid = false;
+                    None
+                }
+            }
+        }
+        (None, Some(_)) => {
+            e.report(
+                "metrics_source",
+                "missing key (\"prometheus\" or \"scrape\", for metrics_url)",
+            );
+            valid = false;
+            None
+        }
+    };
     for (key, v) in [("namespace", &namespace), ("deployment", &deployment)] {
         if let Some(v) = v {
             valid &= check_dns_name(e, key, v);
@@ -276,7 +332,29 @@ fn read_environment(name: &str, e: &Cursor) -> Option<Environment> {
         health_url: health_url?,
         detailed_health_url: detailed_health_url?,
         protected,
+        metrics,
     })
+}
+
+/// "90s", "1m", "2m30s", "1h": a duration in whole seconds, above zero.
+fn parse_duration_secs(s: &str) -> Option<u64> {
+    let mut total = 0u64;
+    let mut num = String::new();
+    for ch in s.trim().chars() {
+        if ch.is_ascii_digit() {
+            num.push(ch);
+            continue;
+        }
+        let n: u64 = num.parse().ok()?;
+        num.clear();
+        total += n * match ch {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return None,
+        };
+    }
+    (num.is_empty() && total > 0).then_some(total)
 }
 
 pub(super) fn list<I: IntoIterator<Item = S>, S: AsRef<str>>(items: I) -> String {

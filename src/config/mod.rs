@@ -59,6 +59,26 @@ pub struct Environment {
     pub detailed_health_url: String,
     /// Production-like: destructive actions need the environment and version typed out.
     pub protected: bool,
+    /// Where this environment's gauges come from; `None` shows no gauges.
+    pub metrics: Option<MetricsSourceConfig>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricsSourceKind {
+    /// Prometheus' HTTP API, running the `[metrics.queries]`.
+    Prometheus,
+    /// The service's own `/metrics`, scraped and computed in the cockpit.
+    Scrape,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricsSourceConfig {
+    pub kind: MetricsSourceKind,
+    /// Prometheus' base URL, or the service's `/metrics` URL.
+    pub url: String,
+    /// The rate window (`$w` in the queries): at least four scrape intervals.
+    pub window_secs: u64,
 }
 
 /// The fortnightly release calendar.

@@ -45,7 +45,6 @@ pub struct Gauge {
     #[serde(skip)]
     pub higher_is_worse: bool,
     /// Oldest first; `None` where there was no number.
-    #[serde(skip)]
     pub history: VecDeque<(DateTime<Utc>, Option<f64>)>,
     pub updated: Option<DateTime<Utc>>,
 }
