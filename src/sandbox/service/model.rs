@@ -316,6 +316,52 @@ mod tests {
         assert!((0.012..0.03).contains(&r), "one pod of four: ratio {r}");
     }
 
+    /// p95 of all request latencies served so far, from the histogram's buckets.
+    fn p95(m: &mut ServiceModel, pods: &[Behaviour]) -> f64 {
+        for s in 0..600 {
+            m.advance(s as f64, 1.0, pods);
+        }
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &m.registry).unwrap();
+        let mut by_le: std::collections::BTreeMap<String, f64> = Default::default();
+        for l in text
+            .lines()
+            .filter(|l| l.starts_with("http_request_duration_seconds_bucket{"))
+        {
+            let le = l
+                .split("le=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string();
+            *by_le.entry(le).or_default() += l.rsplit(' ').next().unwrap().parse::<f64>().unwrap();
+        }
+        let buckets: Vec<(f64, f64)> = by_le
+            .iter()
+            .map(|(le, c)| (le.parse().unwrap(), *c))
+            .collect();
+        crate::metrics::promql::histogram_quantile(0.95, &buckets)
+    }
+
+    #[test]
+    fn a_slow_image_doubles_the_p95() {
+        let healthy = p95(
+            &mut ServiceModel::new("production"),
+            &[Behaviour::of_image("api:1.2.2")],
+        );
+        let slow = p95(
+            &mut ServiceModel::new("production"),
+            &[Behaviour::of_image("api:1.2.3-slow")],
+        );
+        assert!((0.2..0.5).contains(&healthy), "healthy p95 {healthy}");
+        assert!(
+            (1.6..2.4).contains(&(slow / healthy)),
+            "p95 {healthy} -> {slow}"
+        );
+    }
+
     #[test]
     fn no_ready_pod_means_no_traffic_and_a_queue_image_grows_the_backlog() {
         let mut m = ServiceModel::new("staging");
