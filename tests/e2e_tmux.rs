@@ -518,7 +518,7 @@ fn e_the_demo_opens_release_1_2_3_with_its_sandbox_cluster() {
         String::from_utf8_lossy(&get.stderr)
     );
     assert!(
-        screen.contains("No deploy yet; no metrics source connected."),
+        screen.contains("staging gauges, from the scrape of the"),
         "{}",
         framed(&screen)
     );
