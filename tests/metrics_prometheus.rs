@@ -20,7 +20,7 @@ use release_cockpit::release::clock::{Clock, ScaledClock};
 use release_cockpit::sandbox::resources::lookup;
 use release_cockpit::sandbox::service::Services;
 use release_cockpit::sandbox::store::WriteTo;
-use release_cockpit::sandbox::{Sandbox, seed, server};
+use release_cockpit::sandbox::{Sandbox, server};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -208,11 +208,10 @@ struct Env {
 impl Env {
     async fn start() -> Env {
         let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(chrono::Utc::now(), 1.0));
-        let sb = Sandbox::new(clock.clone());
-        seed::populate(&mut sb.store(), clock.now());
-        let running = server::start(sb.clone(), "127.0.0.1:0".parse().unwrap())
+        let running = server::start_seeded(clock, "127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();
+        let sb = running.sandbox.clone();
         let services = Services::start(sb.clone()).await.unwrap();
         Env {
             sb,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use release_cockpit::release::clock::{Clock, SystemClock};
-use release_cockpit::sandbox::{Sandbox, seed, server};
+use release_cockpit::sandbox::server;
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_release-cockpit");
@@ -123,9 +123,7 @@ fn the_sandbox_refuses_to_listen_beyond_loopback() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn core_and_events_k8s_io_events_are_one_store() {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let sb = Sandbox::new(clock.clone());
-    seed::populate(&mut sb.store(), clock.now());
-    let running = server::start(sb, "127.0.0.1:0".parse().unwrap())
+    let running = server::start_seeded(clock, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let url = running.url();
@@ -181,9 +179,7 @@ async fn core_and_events_k8s_io_events_are_one_store() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scale_subresource_reads_and_sets_replicas() {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let sb = Sandbox::new(clock.clone());
-    seed::populate(&mut sb.store(), clock.now());
-    let running = server::start(sb, "127.0.0.1:0".parse().unwrap())
+    let running = server::start_seeded(clock, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let url = format!(

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use release_cockpit::release::clock::{Clock, ScaledClock};
 use release_cockpit::sandbox::server::{self, Running};
-use release_cockpit::sandbox::{Sandbox, seed};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde_json::{Value, json};
 
@@ -17,9 +16,7 @@ const CONFIGMAP_URL: &str = "/api/v1/namespaces/staging/configmaps";
 
 async fn start() -> (Running, reqwest::Client) {
     let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(Utc::now(), 60.0));
-    let sb = Sandbox::new(clock.clone());
-    seed::populate(&mut sb.store(), clock.now());
-    let running = server::start(sb, "127.0.0.1:0".parse().unwrap())
+    let running = server::start_seeded(clock, "127.0.0.1:0".parse().unwrap())
         .await
         .expect("sandbox starts");
     let http = reqwest::Client::builder()

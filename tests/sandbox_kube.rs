@@ -16,7 +16,6 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use release_cockpit::release::clock::{Clock, ScaledClock};
 use release_cockpit::sandbox::server::{self, Running};
-use release_cockpit::sandbox::{Sandbox, seed};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
@@ -28,9 +27,7 @@ const WAIT: Duration = Duration::from_secs(30);
 /// A sandbox on a free port with a clock running `speed` times the wall clock.
 async fn start_sandbox(speed: f64) -> Running {
     let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(Utc::now(), speed));
-    let sb = Sandbox::new(clock.clone());
-    seed::populate(&mut sb.store(), clock.now());
-    server::start(sb, "127.0.0.1:0".parse().unwrap())
+    server::start_seeded(clock, "127.0.0.1:0".parse().unwrap())
         .await
         .expect("sandbox starts")
 }

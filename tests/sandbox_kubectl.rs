@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use release_cockpit::release::clock::{Clock, ScaledClock};
-use release_cockpit::sandbox::{Sandbox, kubeconfig, seed, server};
+use release_cockpit::sandbox::{kubeconfig, server};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -37,9 +37,7 @@ struct Cluster {
 impl Cluster {
     async fn start() -> Self {
         let clock = Arc::new(ScaledClock::new(Utc::now(), SPEED)) as Arc<dyn Clock>;
-        let sb = Sandbox::new(clock.clone());
-        seed::populate(&mut sb.store(), clock.now());
-        let running = server::start(sb, "127.0.0.1:0".parse().unwrap())
+        let running = server::start_seeded(clock, "127.0.0.1:0".parse().unwrap())
             .await
             .expect("start the sandbox");
         let dir = tempfile::tempdir().expect("temp dir");

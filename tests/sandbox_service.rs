@@ -8,7 +8,7 @@ use release_cockpit::release::clock::{Clock, ScaledClock};
 use release_cockpit::sandbox::resources::lookup;
 use release_cockpit::sandbox::service::Services;
 use release_cockpit::sandbox::store::WriteTo;
-use release_cockpit::sandbox::{Sandbox, seed, server};
+use release_cockpit::sandbox::{Sandbox, server};
 use serde_json::{Value, json};
 
 const OPENMETRICS: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
@@ -23,11 +23,10 @@ struct Env {
 impl Env {
     async fn start(speed: f64) -> Env {
         let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(chrono::Utc::now(), speed));
-        let sb = Sandbox::new(clock.clone());
-        seed::populate(&mut sb.store(), clock.now());
-        let running = server::start(sb.clone(), "127.0.0.1:0".parse().unwrap())
+        let running = server::start_seeded(clock, "127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();
+        let sb = running.sandbox.clone();
         let services = Services::start(sb.clone()).await.unwrap();
         Env {
             sb,

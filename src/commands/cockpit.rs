@@ -18,7 +18,7 @@ use crate::release::clock::{Clock, SystemClock};
 use crate::release::store::{StateDir, StoreError, parse_version};
 use crate::runtime::Runtime;
 use crate::sandbox::service::Services;
-use crate::sandbox::{Sandbox, kubeconfig, seed, server};
+use crate::sandbox::{kubeconfig, seed, server};
 use crate::{logging, tui, ui};
 
 /// What the cockpit opens on.
@@ -103,12 +103,10 @@ pub fn launch(l: Launch) -> CmdResult {
         let mut metrics_env = None;
         // The demo's cluster runs in this process, on loopback, for as long as the cockpit.
         let sandbox = if l.sandbox {
-            let sb = Sandbox::new(l.clock.clone());
-            seed::populate(&mut sb.store(), l.clock.now());
-            let running = server::start(sb.clone(), "127.0.0.1:0".parse().expect("loopback"))
+            let running = server::start_seeded(l.clock.clone(), "127.0.0.1:0".parse().expect("loopback"))
                 .await
                 .map_err(|e| usage(format!("cannot start the sandbox cluster: {e}")))?;
-            let services = Services::start(sb)
+            let services = Services::start(running.sandbox.clone())
                 .await
                 .map_err(|e| usage(format!("cannot start the simulated services: {e}")))?;
             let kubeconfig_path = l.state.root().join("sandbox.kubeconfig");

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::{CmdResult, usage};
 use crate::release::clock::{Clock, ScaledClock};
 use crate::sandbox::service::Services;
-use crate::sandbox::{Sandbox, kubeconfig, seed, server};
+use crate::sandbox::{kubeconfig, seed, server};
 
 pub fn check_speed(speed: f64) -> CmdResult {
     if speed.is_finite() && speed > 0.0 && speed <= 10_000.0 {
@@ -38,12 +38,10 @@ pub fn run(listen: &str, kubeconfig_out: PathBuf, speed: f64) -> CmdResult {
         .build()?;
     runtime.block_on(async move {
         let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(chrono::Utc::now(), speed));
-        let sb = Sandbox::new(clock.clone());
-        seed::populate(&mut sb.store(), clock.now());
-        let running = server::start(sb.clone(), addr)
+        let running = server::start_seeded(clock, addr)
             .await
             .map_err(|e| usage(format!("cannot listen on {addr}: {e}")))?;
-        let services = Services::start(sb)
+        let services = Services::start(running.sandbox.clone())
             .await
             .map_err(|e| usage(format!("cannot start the simulated services: {e}")))?;
         let contexts: Vec<(&str, &str)> = seed::ENVIRONMENTS

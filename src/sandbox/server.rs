@@ -52,6 +52,17 @@ async fn bind(addr: SocketAddr) -> TcpListener {
     }
 }
 
+/// A sandbox seeded with the staging and production Deployments, serving on `listen`:
+/// what `sandbox`, `demo` and the tests all start.
+pub async fn start_seeded(
+    clock: Arc<dyn crate::release::clock::Clock>,
+    listen: SocketAddr,
+) -> std::io::Result<Running> {
+    let sb = Sandbox::new(clock.clone());
+    super::seed::populate(&mut sb.store(), clock.now());
+    start(sb, listen).await
+}
+
 /// Binds `listen` (port 0 picks a free one) and serves until stopped.
 pub async fn start(sb: Arc<Sandbox>, listen: SocketAddr) -> std::io::Result<Running> {
     let listener = TcpListener::bind(listen).await?;
