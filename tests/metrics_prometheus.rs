@@ -692,7 +692,17 @@ fn assert_agree(ours: &Readings, theirs: &Readings, what: &str) {
         bucket(b),
         "{what}: p95 {a} vs {b} in different buckets"
     );
-    assert!((a - b).abs() / b < 0.10, "{what}: p95 {a} vs {b}");
+    // Both interpolate linearly inside the same bucket, so where in it each lands moves with
+    // the few dozen requests of the 5% tail that fell into each one's window (their windows
+    // start at different scrapes). A quarter of the bucket's width is that noise, and far
+    // less than the jump a -slow version makes (a bucket or more).
+    let i = bucket(a).expect("p95 inside the buckets");
+    let buckets = release_cockpit::sandbox::service::model::HTTP_BUCKETS;
+    let width = buckets[i] - if i == 0 { 0.0 } else { buckets[i - 1] };
+    assert!(
+        (a - b).abs() < width / 4.0,
+        "{what}: p95 {a} vs {b}, more than a quarter of the bucket ({width}) apart"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
