@@ -1,0 +1,38 @@
+//! A kube client for one environment: its kubeconfig context, or a plain URL (the sandbox).
+
+use std::path::Path;
+
+use kube::Client;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+/// A client for `context` of the kubeconfig at `path` (`None`: `$KUBECONFIG` or
+/// `~/.kube/config`, as kubectl reads it). The error names the file and the context.
+pub async fn connect(path: Option<&Path>, context: &str) -> Result<Client, String> {
+    let options = KubeConfigOptions {
+        context: (!context.is_empty()).then(|| context.to_string()),
+        ..Default::default()
+    };
+    let config = match path {
+        Some(p) => {
+            let kubeconfig = Kubeconfig::read_from(p)
+                .map_err(|e| format!("cannot read the kubeconfig {}: {e}", p.display()))?;
+            kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+                .await
+                .map_err(|e| format!("kubeconfig {}, context {context:?}: {e}", p.display()))?
+        }
+        None => kube::Config::from_kubeconfig(&options)
+            .await
+            .map_err(|e| format!("kubeconfig context {context:?}: {e}"))?,
+    };
+    Client::try_from(config).map_err(|e| format!("cannot build a client for {context:?}: {e}"))
+}
+
+/// A client straight at an API server URL with a default namespace: the sandbox in tests.
+pub fn for_url(url: &str, namespace: &str) -> Result<Client, String> {
+    let uri = url
+        .parse()
+        .map_err(|e| format!("{url:?} is not an API server URL: {e}"))?;
+    let mut config = kube::Config::new(uri);
+    config.default_namespace = namespace.to_string();
+    Client::try_from(config).map_err(|e| format!("cannot build a client for {url}: {e}"))
+}
