@@ -69,6 +69,7 @@ fn the_example_mentions_every_key_the_reader_knows() {
                 ".metrics_source",
                 ".metrics_url",
                 ".metrics_window",
+                ".backup_command",
             ]
             .iter()
             .any(|s| k.ends_with(s))

@@ -18,6 +18,8 @@ pub(super) fn event_name(event: &Event) -> &'static str {
         Event::ComplianceSet { .. } => "compliance switch",
         Event::StagingValidated { .. } => "staging validation",
         Event::CommitSet { .. } => "commit SHA",
+        Event::ActionStarted { .. } => "action start",
+        Event::ActionFinished { .. } => "action result",
     }
 }
 
@@ -69,5 +71,18 @@ pub(super) fn describe(app: &App, entry: &Entry) -> String {
         ),
         Event::StagingValidated { .. } => format!("{by} marked staging validated"),
         Event::CommitSet { commit_sha } => format!("{by} set the commit to {commit_sha}"),
+        Event::ActionStarted { task, env, action } => {
+            format!("{by} started #{task} {} in {env}", action.describe())
+        }
+        Event::ActionFinished { task, outcome } => {
+            let what = app
+                .release
+                .as_ref()
+                .and_then(|r| r.action(*task))
+                .map(|a| format!("{} in {}", a.action.describe(), a.env))
+                .unwrap_or_else(|| "action".into());
+            let verdict = if outcome.ok { "done" } else { "FAILED" };
+            format!("#{task} {what} {verdict}: {}", outcome.summary)
+        }
     }
 }

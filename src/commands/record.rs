@@ -42,10 +42,14 @@ pub fn run(common: &Common, release: Option<&str>) -> CmdResult {
         // Check results are the cockpit's own evidence: a script records decisions only.
         if matches!(
             event,
-            Event::ReleaseCreated { .. } | Event::CheckStarted { .. } | Event::CheckFinished { .. }
+            Event::ReleaseCreated { .. }
+                | Event::CheckStarted { .. }
+                | Event::CheckFinished { .. }
+                | Event::ActionStarted { .. }
+                | Event::ActionFinished { .. }
         ) {
             return Err(usage(format!(
-                "stdin:{}: a script cannot record this kind of event (creation and check results come from the cockpit itself)",
+                "stdin:{}: a script cannot record this kind of event (creation, check results and deploy actions come from the cockpit itself)",
                 n + 1
             )));
         }

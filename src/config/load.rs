@@ -247,6 +247,34 @@ fn read_environment(name: &str, e: &Cursor) -> Option<Environment> {
     let detailed_health_url = e.str("detailed_health_url");
     let protected = e.opt_bool("protected").unwrap_or(name == "production");
     let mut valid = true;
+    let mut argv = |key: &str, default: Option<&[&str]>| -> Option<Vec<String>> {
+        match e.opt_str_list(key) {
+            Some(v) if v.is_empty() || v[0].is_empty() => {
+                e.report(
+                    key,
+                    "must name a program to run (an argv such as [\"make\", \"test\"])",
+                );
+                valid = false;
+                None
+            }
+            Some(v) => Some(v),
+            None => default.map(|d| d.iter().map(|s| s.to_string()).collect()),
+        }
+    };
+    let backup_command = argv("backup_command", None);
+    let smoke_command = argv("smoke_command", None);
+    let migrate_up = argv("migrate_up", Some(&["alembic", "upgrade", "head"]));
+    let migrate_down = argv("migrate_down", Some(&["alembic", "downgrade", "-1"]));
+    let mut secs = |key: &str, default: i64| -> u64 {
+        let v = e.opt_int(key).unwrap_or(default);
+        if !(1..=MAX_STEP_SECS).contains(&v) {
+            e.report(key, format!("{v} is out of range (1 to {MAX_STEP_SECS})"));
+            valid = false;
+        }
+        v.clamp(1, MAX_STEP_SECS) as u64
+    };
+    let rollout_timeout_secs = secs("rollout_timeout_secs", 900);
+    let step_timeout_secs = secs("step_timeout_secs", 600);
     let metrics = match (e.opt_str("metrics_source"), e.opt_str("metrics_url")) {
         (None, None) => None,
         (Some(kind), url) => {
@@ -333,8 +361,17 @@ fn read_environment(name: &str, e: &Cursor) -> Option<Environment> {
         detailed_health_url: detailed_health_url?,
         protected,
         metrics,
+        backup_command,
+        smoke_command,
+        migrate_up: migrate_up.unwrap_or_default(),
+        migrate_down: migrate_down.unwrap_or_default(),
+        rollout_timeout_secs,
+        step_timeout_secs,
     })
 }
+
+/// The longest any one step may run: a day.
+const MAX_STEP_SECS: i64 = 86_400;
 
 /// "90s", "1m", "2m30s", "1h": a duration in whole seconds, above zero.
 fn parse_duration_secs(s: &str) -> Option<u64> {

@@ -61,6 +61,17 @@ pub struct Environment {
     pub protected: bool,
     /// Where this environment's gauges come from; `None` shows no gauges.
     pub metrics: Option<MetricsSourceConfig>,
+    /// The database backup before a deploy (argv; its output is kept with its digest).
+    pub backup_command: Option<Vec<String>>,
+    /// The smoke tests after a deploy (argv).
+    pub smoke_command: Option<Vec<String>>,
+    /// Run in a Job built from the Deployment's pod template.
+    pub migrate_up: Vec<String>,
+    pub migrate_down: Vec<String>,
+    /// How long a rollout may take before the cockpit stops following it.
+    pub rollout_timeout_secs: u64,
+    /// How long a migration, backup, health check or smoke test may take.
+    pub step_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

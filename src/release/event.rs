@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use super::action::{Action, ActionOutcome};
+
 /// The go/no-go call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -89,6 +91,17 @@ pub enum Event {
     },
     CommitSet {
         commit_sha: String,
+    },
+    /// Journaled before the action touches anything.
+    ActionStarted {
+        task: u64,
+        env: String,
+        action: Action,
+    },
+    ActionFinished {
+        task: u64,
+        #[serde(flatten)]
+        outcome: ActionOutcome,
     },
 }
 

@@ -2,6 +2,7 @@
 //! it, the rules checked before anything is written, the gates, the calendar and the audit
 //! log.
 
+pub mod action;
 pub mod audit;
 pub mod clock;
 pub mod event;

@@ -1,8 +1,9 @@
 //! The procedure's rules, checked before an event is written. A refusal is a sentence the
 //! operator reads, saying what to do instead.
 
+use super::action::{Action, MigrationDirection};
 use super::event::{Event, Verdict};
-use super::gates::{missing_approvals, phase_applies};
+use super::gates::{GateStatus, evaluate, missing_approvals, phase_applies};
 use super::state::{ItemStatus, ReleaseState};
 use crate::config::Config;
 
@@ -123,6 +124,14 @@ pub fn check(release: &ReleaseState, config: &Config, event: &Event) -> Result<(
                 Ok(())
             }
         }
+        Event::ActionStarted { task, env, action } => {
+            check_action(release, config, *task, env, action)
+        }
+        Event::ActionFinished { task, .. } => match release.action(*task) {
+            None => Err(format!("there is no action #{task} to finish")),
+            Some(a) if a.finished.is_some() => Err(format!("action #{task} already finished")),
+            Some(_) => Ok(()),
+        },
         Event::CommitSet { commit_sha } => {
             let ok = (7..=64).contains(&commit_sha.len())
                 && commit_sha.chars().all(|c| c.is_ascii_hexdigit());
@@ -242,4 +251,74 @@ fn check_approval(
         ));
     }
     Ok(())
+}
+
+/// Whether an action may start: the environment's gate, the release's own version, a
+/// reason for a rollback, and one change to an environment at a time.
+fn check_action(
+    release: &ReleaseState,
+    config: &Config,
+    task: u64,
+    env: &str,
+    action: &Action,
+) -> Result<(), String> {
+    let environment = config
+        .environment(env)
+        .ok_or_else(|| format!("there is no environment {env:?} in the config"))?;
+    if release.action(task).is_some() {
+        return Err(format!("action #{task} already exists"));
+    }
+    if action.mutating()
+        && let Some(busy) = release
+            .in_flight()
+            .find(|a| a.env == env && a.action.mutating())
+    {
+        return Err(format!(
+            "#{} {} is still in flight in {env}; one change to an environment at a time",
+            busy.task,
+            busy.action.describe()
+        ));
+    }
+    let gated = match action {
+        Action::Deploy { version, .. } => {
+            if *version != release.version {
+                return Err(format!(
+                    "this is release {}; it cannot deploy {version}",
+                    release.version
+                ));
+            }
+            true
+        }
+        Action::Migrate {
+            direction: MigrationDirection::Up,
+            ..
+        } => true,
+        Action::Rollback { reason, .. } => {
+            if reason.trim().is_empty() {
+                return Err("a rollback needs a reason".into());
+            }
+            false
+        }
+        _ => false,
+    };
+    if !gated {
+        return Ok(());
+    }
+    let gates = evaluate(release, config);
+    let gate = if environment.protected {
+        &gates.production
+    } else {
+        &gates.staging
+    };
+    match gate.status {
+        GateStatus::Open => Ok(()),
+        GateStatus::NotUsed => Err(format!(
+            "a {} release does not use {env}; it goes straight to production",
+            release.release_type
+        )),
+        GateStatus::Blocked => {
+            let why: Vec<String> = gate.blockers.iter().map(|b| b.describe(config)).collect();
+            Err(format!("{env} is gated: {}", why.join("; ")))
+        }
+    }
 }

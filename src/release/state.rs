@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::action::ActionRecord;
 use super::event::{CheckOutcome, Entry, Event, Verdict};
 
 /// Who did something, and when.
@@ -95,6 +96,8 @@ pub struct ReleaseState {
     pub staging_validated: Option<Signed>,
     pub events: u64,
     pub last_event_at: DateTime<Utc>,
+    /// Deploys, rollbacks, migrations and probes, oldest first.
+    pub actions: Vec<ActionRecord>,
 }
 
 impl ReleaseState {
@@ -124,11 +127,26 @@ impl ReleaseState {
             staging_validated: None,
             events: 1,
             last_event_at: first.at,
+            actions: Vec::new(),
         };
         for e in rest {
             state.apply(e);
         }
         Some(state)
+    }
+
+    /// Actions journaled as started and never finished: after a restart, cut off mid-way.
+    pub fn in_flight(&self) -> impl Iterator<Item = &ActionRecord> {
+        self.actions.iter().filter(|a| a.finished.is_none())
+    }
+
+    /// The task number the next action gets (unique within the release).
+    pub fn next_task(&self) -> u64 {
+        self.actions.iter().map(|a| a.task).max().unwrap_or(0) + 1
+    }
+
+    pub fn action(&self, task: u64) -> Option<&ActionRecord> {
+        self.actions.iter().find(|a| a.task == task)
     }
 
     pub fn item(&self, id: &str) -> ItemState {
@@ -208,6 +226,19 @@ impl ReleaseState {
             Event::ComplianceSet { required } => self.compliance = *required,
             Event::StagingValidated { .. } => self.staging_validated = Some(signed),
             Event::CommitSet { commit_sha } => self.commit_sha = Some(commit_sha.clone()),
+            Event::ActionStarted { task, env, action } => self.actions.push(ActionRecord {
+                task: *task,
+                env: env.clone(),
+                action: action.clone(),
+                by: entry.by.clone(),
+                started: entry.at,
+                finished: None,
+            }),
+            Event::ActionFinished { task, outcome } => {
+                if let Some(a) = self.actions.iter_mut().rev().find(|a| a.task == *task) {
+                    a.finished = Some((entry.at, outcome.clone()));
+                }
+            }
         }
     }
 }
