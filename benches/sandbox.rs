@@ -92,7 +92,7 @@ async fn main() {
         .await
         .unwrap();
     let url = running.url();
-    let client = reqwest::Client::new();
+    let client = release_cockpit::http::client();
     for round in 0..rounds {
         let rv = sb.store().resource_version();
         let start = Instant::now();

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod config;
+pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod release;

@@ -110,7 +110,7 @@ impl Prometheus {
     }
 
     async fn wait_until_scraping(&mut self, targets: usize) {
-        let http = reqwest::Client::new();
+        let http = release_cockpit::http::client();
         let deadline = Instant::now() + READY_DEADLINE;
         let started = Instant::now();
         // Ready: the web server is up and the TSDB opened.
@@ -217,7 +217,7 @@ impl Env {
             sb,
             running,
             services,
-            http: reqwest::Client::new(),
+            http: release_cockpit::http::client(),
         }
     }
 

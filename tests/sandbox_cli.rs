@@ -127,7 +127,7 @@ async fn core_and_events_k8s_io_events_are_one_store() {
         .await
         .unwrap();
     let url = running.url();
-    let http = reqwest::Client::new();
+    let http = release_cockpit::http::client();
     // What kube-runtime's Recorder posts.
     let posted = http
         .post(format!("{url}/apis/events.k8s.io/v1/namespaces/staging/events"))
@@ -186,7 +186,7 @@ async fn the_scale_subresource_reads_and_sets_replicas() {
         "{}/apis/apps/v1/namespaces/staging/deployments/deal-scout-api",
         running.url()
     );
-    let http = reqwest::Client::new();
+    let http = release_cockpit::http::client();
     let scale: Value = http
         .get(format!("{url}/scale"))
         .send()

@@ -19,7 +19,7 @@ async fn start() -> (Running, reqwest::Client) {
     let running = server::start_seeded(clock, "127.0.0.1:0".parse().unwrap())
         .await
         .expect("sandbox starts");
-    let http = reqwest::Client::builder()
+    let http = release_cockpit::http::client_builder()
         .timeout(Duration::from_secs(10))
         .build()
         .expect("http client");

@@ -47,7 +47,7 @@ async fn start(speed: f64) -> (Running, Client) {
 }
 
 async fn admin(running: &Running, action: &str, body: Value) {
-    let resp = reqwest::Client::new()
+    let resp = release_cockpit::http::client()
         .post(format!("{}/_sandbox/{action}", running.url()))
         .json(&body)
         .send()
@@ -371,7 +371,7 @@ fn lease(name: &str, holder: &str, rv: Option<&str>) -> Lease {
 }
 
 async fn request_log(running: &Running) -> Vec<Value> {
-    reqwest::Client::new()
+    release_cockpit::http::client()
         .get(format!("{}/_sandbox/requests", running.url()))
         .send()
         .await

@@ -32,7 +32,7 @@ impl Env {
             sb,
             running,
             services,
-            http: reqwest::Client::new(),
+            http: release_cockpit::http::client(),
         }
     }
 

@@ -95,6 +95,9 @@ pub enum Change<K> {
     Replaced(Vec<K>),
 }
 
+// Each update crosses one channel once; boxing the objects would add an allocation per
+// watch event to save a copy of a few KB.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClusterMsg {
     Deployment(Change<Deployment>),
@@ -105,9 +108,14 @@ pub enum ClusterMsg {
     /// The stream is (again) delivering: its last list or event arrived.
     StreamUp(Stream),
     /// The stream failed and is backing off; the view keeps its last state meanwhile.
-    StreamDown { stream: Stream, error: String },
+    StreamDown {
+        stream: Stream,
+        error: String,
+    },
     /// The Deployment is not there (or not readable); the watchers wait for it.
-    Missing { error: String },
+    Missing {
+        error: String,
+    },
 }
 
 /// A `ClusterMsg` for one environment, stamped with the cockpit's clock.

@@ -34,7 +34,7 @@ impl PrometheusSource {
         window: &str,
         timeout: Duration,
     ) -> Self {
-        let client = reqwest::Client::builder()
+        let client = crate::http::client_builder()
             .connect_timeout(timeout)
             .build()
             .expect("a plain HTTP client builds");

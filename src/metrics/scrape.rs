@@ -30,7 +30,7 @@ fn label<'a>(key: &'a Key, name: &str) -> Option<&'a str> {
 impl ScrapeSource {
     /// `window` is the rate window: keep it at least four scrape intervals.
     pub fn new(metrics_url: &str, window: Duration, timeout: Duration) -> Self {
-        let client = reqwest::Client::builder()
+        let client = crate::http::client_builder()
             .timeout(timeout)
             .build()
             .expect("a plain HTTP client builds");
