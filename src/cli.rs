@@ -79,6 +79,16 @@ pub enum Cmd {
     /// Append events to a release's journal from stdin (JSON Lines), for scripts and CI;
     /// each is checked by the cockpit's rules and echoed once it is on disk.
     Record,
+    /// Probe health URLs (the runbook's health step, usable as a smoke test): each must
+    /// answer 2xx with a healthy `status`; exit 0 when all do, 1 otherwise.
+    Probe {
+        /// http(s) URLs to GET.
+        #[arg(required = true)]
+        urls: Vec<String>,
+        /// Seconds to wait for each answer.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+    },
     /// Validate a config file; exit 0, or 2 with one message per problem.
     CheckConfig {
         /// The file to check (default: the config the cockpit would use).

@@ -23,6 +23,7 @@ fn main() {
             speed,
         }) => commands::sandbox::run(&listen, kubeconfig_out, speed),
         Some(Cmd::Record) => commands::record::run(&cli.common, release),
+        Some(Cmd::Probe { urls, timeout }) => commands::probe::run(&urls, timeout),
         Some(Cmd::CheckConfig { file }) => commands::check_config::run(&cli.common, file),
     };
     if let Err(e) = result {

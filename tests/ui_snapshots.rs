@@ -49,9 +49,10 @@ fn each_pane_zoomed() {
     let mut c = midweek();
     for (key, name) in [
         ('1', "checklist"),
-        ('2', "rollout"),
-        ('3', "timeline"),
-        ('4', "tasks"),
+        ('2', "runbook"),
+        ('3', "rollout"),
+        ('4', "timeline"),
+        ('5', "tasks"),
     ] {
         c.char(key);
         c.char('z');
@@ -178,7 +179,7 @@ fn timeline_pane_with_gauges_shows_no_data_and_no_traffic_apart_from_zero() {
         board.record(t0 + chrono::Duration::seconds(i), &readings, false);
     }
     c.app.gauges = Some(board);
-    c.char('3');
+    c.char('4');
     c.char('z');
     let screen = c.render(120, 30);
     assert!(screen.contains("db_error_rate               —"), "{screen}");

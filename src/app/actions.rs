@@ -6,9 +6,10 @@ use super::modal::{
     Confirm, ConfirmThen, Input, InputFor, Modal, Pick, PickFor, PickOption, release_type_options,
 };
 use super::update::{no_release, record};
-use super::{App, Command, Level, Pane, RunningCheck};
+use super::{App, Command, Level, Pane, RunningCheck, operations};
 use crate::release::event::Event;
 use crate::release::rules;
+use crate::release::runbook::StepKind;
 
 pub(super) fn selected_row(app: &App) -> Option<Row> {
     let release = app.release.as_ref()?;
@@ -54,7 +55,19 @@ pub(super) fn move_selection(app: &mut App, delta: isize) {
             let max = app.log.len().saturating_sub(1) as isize;
             app.log_scroll = (app.log_scroll as isize - delta).clamp(0, max) as usize;
         }
-        Pane::Rollout | Pane::Timeline => {}
+        Pane::Runbook => {
+            let n = crate::release::runbook::steps(&app.config).len();
+            if n > 0 {
+                let next = (app.runbook_selected as isize + delta).clamp(0, n as isize - 1);
+                app.runbook_selected = next as usize;
+            }
+        }
+        Pane::Rollout => {
+            let n = app.view.as_ref().map_or(0, |v| v.pod_count());
+            let max = n.saturating_sub(1) as isize;
+            app.pod_scroll = (app.pod_scroll as isize + delta).clamp(0, max) as usize;
+        }
+        Pane::Timeline => {}
     }
 }
 
@@ -97,24 +110,48 @@ fn toggle_fold(app: &mut App, want_folded: Option<bool>) {
 pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Command> {
     match action {
         Action::Quit => {
-            if app.running_checks.is_empty() {
+            if app.running_checks.is_empty() && app.tasks.is_empty() {
                 app.quit = true;
                 return Vec::new();
             }
-            let names: Vec<String> = app.running_checks.keys().cloned().collect();
+            let mut body = Vec::new();
+            if !app.running_checks.is_empty() {
+                let names: Vec<String> = app.running_checks.keys().cloned().collect();
+                body.push(format!("Checks still running: {}", names.join(", ")));
+                body.push("Quitting stops them; they will show as interrupted.".into());
+            }
+            if !app.tasks.is_empty() {
+                let names: Vec<String> = app
+                    .tasks
+                    .iter()
+                    .map(|(t, a)| format!("#{t} {} in {}", a.action.describe(), a.env))
+                    .collect();
+                body.push(format!("Actions still running: {}", names.join(", ")));
+                body.push(
+                    "What was sent stays sent; the next start reconciles them with the cluster."
+                        .into(),
+                );
+            }
             app.modal = Some(Modal::Confirm(Confirm::new(
                 "Quit?",
-                vec![
-                    format!("Checks still running: {}", names.join(", ")),
-                    "Quitting stops them; they will show as interrupted.".into(),
-                ],
+                body,
                 ConfirmThen::Quit,
             )));
         }
         Action::Help => app.modal = Some(Modal::Help { scroll: 0 }),
-        Action::FocusNext => app.focus = Pane::ALL[(app.focus.index() + 1) % 4],
-        Action::FocusPrev => app.focus = Pane::ALL[(app.focus.index() + 3) % 4],
-        Action::FocusPane(i) => app.focus = Pane::ALL[i.min(3)],
+        Action::FocusNext => app.focus = Pane::ALL[(app.focus.index() + 1) % Pane::ALL.len()],
+        Action::FocusPrev => {
+            app.focus = Pane::ALL[(app.focus.index() + Pane::ALL.len() - 1) % Pane::ALL.len()]
+        }
+        Action::FocusPane(i) => app.focus = Pane::ALL[i.min(Pane::ALL.len() - 1)],
+        Action::Deploy => return operations::deploy(app),
+        Action::Rollback => return operations::rollback_menu(app),
+        Action::Migrations => return operations::migrations_menu(app),
+        Action::Backup => return probe(app, StepKind::Backup),
+        Action::Health => return probe(app, StepKind::Health),
+        Action::Smoke => return probe(app, StepKind::Smoke),
+        Action::RunNext => return operations::run_next(app),
+        Action::CancelAction => return operations::cancel_running(app),
         Action::Zoom => app.zoomed = !app.zoomed,
         Action::Up => move_selection(app, -1),
         Action::Down => move_selection(app, 1),
@@ -285,6 +322,12 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Command> {
                 InputFor::CommitSha,
             )));
         }
+        Action::OpenRelease | Action::NewRelease if !app.tasks.is_empty() => {
+            app.log(
+                Level::Warn,
+                "actions are running: let them finish or cancel them (X) before switching releases",
+            );
+        }
         Action::OpenRelease | Action::NewRelease if !app.running_checks.is_empty() => {
             let names: Vec<&str> = app.running_checks.keys().map(String::as_str).collect();
             app.log(
@@ -354,7 +397,18 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Command> {
     Vec::new()
 }
 
+fn probe(app: &mut App, kind: StepKind) -> Vec<Command> {
+    let env = app.env.clone();
+    match operations::probe_action(app, &env, kind) {
+        Some(a) => operations::request(app, &env, a),
+        None => Vec::new(),
+    }
+}
+
 fn toggle(app: &mut App) -> Vec<Command> {
+    if app.focus == Pane::Runbook {
+        return operations::run_step(app, app.runbook_selected);
+    }
     if app.focus != Pane::Checklist {
         return Vec::new();
     }

@@ -33,6 +33,14 @@ pub enum Action {
     NewRelease,
     OpenRelease,
     SwitchEnv,
+    Deploy,
+    Rollback,
+    Migrations,
+    Backup,
+    Health,
+    Smoke,
+    RunNext,
+    CancelAction,
     ForcePanic,
 }
 
@@ -71,13 +79,14 @@ pub const HELP: &[(&str, &[Binding])] = &[
                 &[A::FocusNext, A::FocusPrev],
             ),
             bind(
-                "1-4",
-                "Checklist, Rollout, Timeline, Tasks",
+                "1-5",
+                "Checklist, Runbook, Rollout, Timeline, Tasks",
                 &[
                     A::FocusPane(0),
                     A::FocusPane(1),
                     A::FocusPane(2),
                     A::FocusPane(3),
+                    A::FocusPane(4),
                 ],
             ),
             bind("z", "zoom the focused pane", &[A::Zoom]),
@@ -117,6 +126,37 @@ pub const HELP: &[(&str, &[Binding])] = &[
         ],
     ),
     (
+        "Deploy (current environment, each confirmed)",
+        &[
+            bind(
+                "r",
+                "run the next runbook step (Enter: the selected one)",
+                &[A::RunNext],
+            ),
+            bind(
+                "D",
+                "deploy the release and follow the rollout",
+                &[A::Deploy],
+            ),
+            bind(
+                "U",
+                "roll back: previous, chosen revision, previous tag, DB downgrade",
+                &[A::Rollback],
+            ),
+            bind("M", "migrations: upgrade / downgrade Job", &[A::Migrations]),
+            bind(
+                "B H S",
+                "backup / health checks / smoke tests",
+                &[A::Backup, A::Health, A::Smoke],
+            ),
+            bind(
+                "X",
+                "cancel the environment's running action",
+                &[A::CancelAction],
+            ),
+        ],
+    ),
+    (
         "In a prompt or dialog",
         &[
             bind(
@@ -145,7 +185,7 @@ pub fn action_for(key: KeyEvent, panic_key: bool) -> Option<Action> {
         KeyCode::Char('?') => Action::Help,
         KeyCode::Tab => Action::FocusNext,
         KeyCode::BackTab => Action::FocusPrev,
-        KeyCode::Char(c @ '1'..='4') => Action::FocusPane(c as usize - '1' as usize),
+        KeyCode::Char(c @ '1'..='5') => Action::FocusPane(c as usize - '1' as usize),
         KeyCode::Char('z') => Action::Zoom,
         KeyCode::Up | KeyCode::Char('k') => Action::Up,
         KeyCode::Down | KeyCode::Char('j') => Action::Down,
@@ -169,6 +209,14 @@ pub fn action_for(key: KeyEvent, panic_key: bool) -> Option<Action> {
         KeyCode::Char('n') => Action::NewRelease,
         KeyCode::Char('o') => Action::OpenRelease,
         KeyCode::Char('e') => Action::SwitchEnv,
+        KeyCode::Char('r') => Action::RunNext,
+        KeyCode::Char('D') => Action::Deploy,
+        KeyCode::Char('U') => Action::Rollback,
+        KeyCode::Char('M') => Action::Migrations,
+        KeyCode::Char('B') => Action::Backup,
+        KeyCode::Char('H') => Action::Health,
+        KeyCode::Char('S') => Action::Smoke,
+        KeyCode::Char('X') => Action::CancelAction,
         KeyCode::F(12) if panic_key => Action::ForcePanic,
         _ => return None,
     })

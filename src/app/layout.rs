@@ -10,6 +10,7 @@ pub struct Areas {
     pub status: Rect,
     pub gates: Option<Rect>,
     pub checklist: Option<Rect>,
+    pub runbook: Option<Rect>,
     pub rollout: Option<Rect>,
     pub timeline: Option<Rect>,
     pub tasks: Option<Rect>,
@@ -20,12 +21,16 @@ impl Areas {
     pub fn pane(&self, pane: Pane) -> Option<Rect> {
         match pane {
             Pane::Checklist => self.checklist,
+            Pane::Runbook => self.runbook,
             Pane::Rollout => self.rollout,
             Pane::Timeline => self.timeline,
             Pane::Tasks => self.tasks,
         }
     }
 }
+
+/// Steps and stage headings of the default runbook.
+const RUNBOOK_ROWS: u16 = 14;
 
 /// `zoom` gives the whole body to one pane; the gates stay visible either way.
 pub fn areas(area: Rect, zoom: Option<Pane>) -> Areas {
@@ -39,6 +44,7 @@ pub fn areas(area: Rect, zoom: Option<Pane>) -> Areas {
         status,
         gates: None,
         checklist: None,
+        runbook: None,
         rollout: None,
         timeline: None,
         tasks: None,
@@ -52,6 +58,7 @@ pub fn areas(area: Rect, zoom: Option<Pane>) -> Areas {
         out.gates = Some(gates);
         match pane {
             Pane::Checklist => out.checklist = Some(main),
+            Pane::Runbook => out.runbook = Some(main),
             Pane::Rollout => out.rollout = Some(main),
             Pane::Timeline => out.timeline = Some(main),
             Pane::Tasks => out.tasks = Some(main),
@@ -69,7 +76,16 @@ pub fn areas(area: Rect, zoom: Option<Pane>) -> Areas {
         Constraint::Ratio(1, 2),
     ])
     .areas(right);
-    out.checklist = Some(left);
+    // The runbook's dozen steps under the checklist; the checklist keeps the rest.
+    let runbook_height = if tall {
+        (RUNBOOK_ROWS + 2).min(left.height / 2)
+    } else {
+        (left.height / 3).max(5)
+    };
+    let [checklist, runbook] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(runbook_height)]).areas(left);
+    out.checklist = Some(checklist);
+    out.runbook = Some(runbook);
     out.gates = Some(gates);
     out.rollout = Some(rollout);
     out.timeline = Some(timeline);

@@ -11,6 +11,7 @@ pub mod layout;
 pub mod modal;
 mod mouse;
 pub mod msg;
+mod operations;
 mod submit;
 mod update;
 
@@ -19,8 +20,10 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
+use crate::cluster::view::ClusterView;
 use crate::config::Config;
 use crate::metrics::gauges::GaugeBoard;
+use crate::release::action::Action;
 use crate::release::gates::{self, Gates};
 use crate::release::state::ReleaseState;
 pub use modal::Modal;
@@ -30,17 +33,25 @@ pub use update::update;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
     Checklist,
+    Runbook,
     Rollout,
     Timeline,
     Tasks,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 4] = [Pane::Checklist, Pane::Rollout, Pane::Timeline, Pane::Tasks];
+    pub const ALL: [Pane; 5] = [
+        Pane::Checklist,
+        Pane::Runbook,
+        Pane::Rollout,
+        Pane::Timeline,
+        Pane::Tasks,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
             Pane::Checklist => "Checklist",
+            Pane::Runbook => "Runbook",
             Pane::Rollout => "Rollout",
             Pane::Timeline => "Timeline & gauges",
             Pane::Tasks => "Tasks / log",
@@ -74,6 +85,23 @@ pub struct RunningCheck {
     pub last_line: Option<String>,
 }
 
+/// An action running now, as the runbook and the task pane show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningTask {
+    pub env: String,
+    pub action: Action,
+    pub started: DateTime<Utc>,
+    /// The newest progress line (kubectl's rollout message, the Job's state).
+    pub progress: Option<String>,
+    /// The last lines of output.
+    pub output: VecDeque<String>,
+    /// Reconciling an action cut off by a restart.
+    pub resumed: bool,
+}
+
+/// How many output lines of a running task are kept in memory.
+pub const TASK_OUTPUT_LINES: usize = 200;
+
 /// How much of the log the cockpit keeps in memory; the full history is in the log file.
 pub const LOG_LINES: usize = 500;
 
@@ -104,6 +132,13 @@ pub struct App {
     pub cluster: Option<ClusterInfo>,
     /// The environment's gauges, when a metrics source is connected.
     pub gauges: Option<GaugeBoard>,
+    /// The live view of the environment's Deployment, when a cluster is connected.
+    pub view: Option<ClusterView>,
+    /// Actions running now, by task number.
+    pub tasks: BTreeMap<u64, RunningTask>,
+    pub runbook_selected: usize,
+    /// Rows scrolled in the rollout pane's pod table.
+    pub pod_scroll: usize,
 }
 
 /// Where the cluster is; the live view of it is the rollout pane's (issue 5).
@@ -140,6 +175,10 @@ impl App {
             collapsed_phases: BTreeSet::new(),
             cluster: None,
             gauges: None,
+            view: None,
+            tasks: BTreeMap::new(),
+            runbook_selected: 0,
+            pod_scroll: 0,
         }
     }
 

@@ -3,6 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use crate::release::action::{Action, RollbackMethod};
 use crate::release::event::Event;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +19,11 @@ pub enum Modal {
 pub enum ConfirmThen {
     Record(Event),
     Quit,
+    /// Start an action (journaled first).
+    Start {
+        env: String,
+        action: Action,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -42,12 +48,27 @@ impl Confirm {
 /// What a text prompt's answer is for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InputFor {
-    WaiveReason { item: String },
+    WaiveReason {
+        item: String,
+    },
     NoGoReason,
-    TypeChangeReason { to: String },
-    ApproverName { role: String },
+    TypeChangeReason {
+        to: String,
+    },
+    ApproverName {
+        role: String,
+    },
     NewVersion,
     CommitSha,
+    /// A protected environment: the operator types "<env> <version>" to confirm.
+    TypedConfirmation {
+        env: String,
+        action: Action,
+        expect: String,
+    },
+    RollbackReason {
+        method: RollbackMethod,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -81,6 +102,9 @@ pub enum PickFor {
     NewReleaseType { version: String },
     OpenRelease,
     Environment,
+    RollbackMethod { previous_image: Option<String> },
+    RollbackRevision,
+    Migration,
 }
 
 #[derive(Debug, Clone, PartialEq)]

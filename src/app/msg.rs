@@ -4,10 +4,15 @@
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, MouseEvent};
 
+use crate::cluster::ClusterUpdate;
 use crate::metrics::source::Readings;
+use crate::release::action::Action;
 use crate::release::event::{CheckOutcome, Entry, Event};
 use crate::release::state::ReleaseState;
+use crate::tasks::runner::TaskMsg;
 
+// A watch update is the large one (a Deployment or Pod by value); see `ClusterMsg`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
@@ -38,6 +43,16 @@ pub enum Msg {
         at: DateTime<Utc>,
         readings: Readings,
     },
+    /// What the live view's watchers saw.
+    Cluster(ClusterUpdate),
+    /// Progress, output or the end of an action.
+    Task(TaskMsg),
+    /// The runtime would not start an action (another change is running, or the journal
+    /// refused it); nothing was sent.
+    ActionRefused {
+        task: u64,
+        why: String,
+    },
     /// A check finished; `version` is the release it was started for.
     CheckDone {
         version: String,
@@ -67,6 +82,21 @@ pub enum Command {
     /// Point the metrics poller at another environment's service.
     WatchMetrics {
         env: String,
+    },
+    /// Point the live view's watchers at another environment.
+    WatchCluster {
+        env: String,
+    },
+    /// Journal `ActionStarted`, then run the action. `resume` reconciles an action the
+    /// journal shows in flight from before a restart: nothing is journaled or sent again.
+    StartAction {
+        task: u64,
+        env: String,
+        action: Action,
+        resume: bool,
+    },
+    CancelAction {
+        task: u64,
     },
     /// Test-only: proves the terminal is restored after a panic.
     ForcePanic,

@@ -5,7 +5,8 @@ use super::modal::{
     Confirm, ConfirmThen, Input, InputFor, Modal, Pick, PickFor, release_type_options,
 };
 use super::update::{record_from_modal, set_modal_error};
-use super::{App, Command, Level};
+use super::{App, Command, Level, operations};
+use crate::release::action::{Action, MigrationDirection, RollbackMethod};
 use crate::release::event::{Event, Verdict};
 use crate::release::rules;
 use crate::release::store::parse_version;
@@ -23,6 +24,7 @@ pub(super) fn submit(app: &mut App, modal: Modal, value: String) -> Vec<Command>
                 app.quit = true;
                 Vec::new()
             }
+            ConfirmThen::Start { env, action } => operations::start(app, env, action),
         },
         Modal::Input(i) => submit_input(app, i.purpose, value),
         Modal::Pick(p) => submit_pick(app, p.purpose, value),
@@ -56,6 +58,34 @@ fn submit_input(app: &mut App, purpose: InputFor, value: String) -> Vec<Command>
             record_from_modal(app, Event::Approved { role, name: value })
         }
         InputFor::CommitSha => record_from_modal(app, Event::CommitSet { commit_sha: value }),
+        InputFor::TypedConfirmation {
+            env,
+            action,
+            expect,
+        } => {
+            if value.split_whitespace().collect::<Vec<_>>().join(" ") == expect {
+                operations::start(app, env, action)
+            } else {
+                set_modal_error(app, format!("type \"{expect}\" exactly, or Esc to cancel"));
+                Vec::new()
+            }
+        }
+        InputFor::RollbackReason { method } => {
+            if value.trim().is_empty() {
+                set_modal_error(app, "a rollback needs a reason".into());
+                return Vec::new();
+            }
+            app.modal = None;
+            let env = app.env.clone();
+            operations::request(
+                app,
+                &env,
+                Action::Rollback {
+                    method,
+                    reason: value.trim().to_string(),
+                },
+            )
+        }
         InputFor::NewVersion => match parse_version(&value) {
             Ok(v) => {
                 let version = v.to_string();
@@ -163,19 +193,64 @@ fn submit_pick(app: &mut App, purpose: PickFor, value: String) -> Vec<Command> {
                 release_type: String::new(),
             }]
         }
+        PickFor::RollbackMethod { previous_image } => match value.as_str() {
+            "previous" => {
+                operations::ask_rollback_reason(app, RollbackMethod::Previous);
+                Vec::new()
+            }
+            "revision" => {
+                operations::revision_menu(app);
+                Vec::new()
+            }
+            "image" => match previous_image {
+                Some(image) => {
+                    operations::ask_rollback_reason(app, RollbackMethod::Image { image });
+                    Vec::new()
+                }
+                None => Vec::new(),
+            },
+            _ => {
+                app.modal = None;
+                let env = app.env.clone();
+                match operations::migrate_action(app, &env, MigrationDirection::Down) {
+                    Some(a) => operations::request(app, &env, a),
+                    None => Vec::new(),
+                }
+            }
+        },
+        PickFor::RollbackRevision => {
+            match value.parse() {
+                Ok(revision) => {
+                    operations::ask_rollback_reason(app, RollbackMethod::ToRevision { revision })
+                }
+                Err(_) => app.modal = None,
+            }
+            Vec::new()
+        }
+        PickFor::Migration => {
+            app.modal = None;
+            let env = app.env.clone();
+            let direction = if value == "down" {
+                MigrationDirection::Down
+            } else {
+                MigrationDirection::Up
+            };
+            match operations::migrate_action(app, &env, direction) {
+                Some(a) => operations::request(app, &env, a),
+                None => Vec::new(),
+            }
+        }
         PickFor::Environment => {
             app.modal = None;
             app.log(Level::Info, format!("environment: {value}"));
             app.env = value.clone();
-            match &mut app.gauges {
-                Some(board) => {
-                    // The old environment's numbers must not linger under the new name.
-                    *board =
-                        crate::metrics::gauges::GaugeBoard::new(&app.config, board.source.clone());
-                    vec![Command::WatchMetrics { env: value }]
-                }
-                None => Vec::new(),
+            let mut commands = operations::switch_view(app);
+            if let Some(board) = &mut app.gauges {
+                // The old environment's numbers must not linger under the new name.
+                *board = crate::metrics::gauges::GaugeBoard::new(&app.config, board.source.clone());
+                commands.push(Command::WatchMetrics { env: value });
             }
+            commands
         }
     }
 }

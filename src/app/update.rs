@@ -6,7 +6,7 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 use super::describe::{describe, event_name};
 use super::keymap;
 use super::modal::{self, Modal, Outcome};
-use super::{App, Command, Level, Msg, actions, mouse, submit};
+use super::{App, Command, Level, Msg, actions, mouse, operations, submit};
 use crate::release::event::Event;
 use crate::release::rules;
 
@@ -80,6 +80,16 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
             app.collapsed_phases.clear();
             app.checklist.selected = 0;
             app.running_checks.clear();
+            app.runbook_selected = 0;
+            operations::resume_in_flight(app)
+        }
+        Msg::Cluster(u) => {
+            operations::on_cluster(app, u);
+            Vec::new()
+        }
+        Msg::Task(t) => operations::on_task(app, t),
+        Msg::ActionRefused { task, why } => {
+            operations::on_refused(app, task, why);
             Vec::new()
         }
         Msg::OpenFailed(e) => {

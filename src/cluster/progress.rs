@@ -37,7 +37,8 @@ pub fn rollout_status(d: &Deployment) -> RolloutStatus {
         );
     }
     let deadline_exceeded = status.conditions.iter().flatten().any(|c| {
-        c.type_.as_deref() == Some("Progressing") && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
+        c.type_.as_deref() == Some("Progressing")
+            && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
     });
     if deadline_exceeded {
         return RolloutStatus::Failed(format!(

@@ -10,6 +10,8 @@ use tokio::sync::mpsc;
 use super::{CmdResult, environment, load_config, operator, state_dir, usage};
 use crate::app::{App, ClusterInfo, Level, Msg};
 use crate::cli::Common;
+use crate::cluster::view::ClusterView;
+use crate::cluster::{Target, client};
 use crate::config::Config;
 use crate::metrics::gauges::GaugeBoard;
 use crate::metrics::scrape::ScrapeSource;
@@ -119,19 +121,37 @@ pub fn launch(l: Launch) -> CmdResult {
         } else {
             None
         };
+        let mut config = l.config.clone();
+        if let Some((_, services, _)) = &sandbox {
+            point_at_services(&mut config, &services.urls);
+        }
+        let clients = connect_clients(&config, sandbox.as_ref().map(|(_, _, k)| k.as_path())).await;
         let (tx, rx) = mpsc::unbounded_channel();
         let mut app = App::new(
-            l.config.clone(),
+            config.clone(),
             l.env.clone(),
             l.operator.clone(),
             l.clock.now(),
         );
         app.log_file = log_file;
-        app.cluster = sandbox.as_ref().map(|(running, _, kubeconfig)| ClusterInfo {
-            api: running.url(),
-            kubeconfig: kubeconfig.clone(),
-            simulated: true,
-        });
+        app.cluster = match &sandbox {
+            Some((running, _, kubeconfig)) => Some(ClusterInfo {
+                api: running.url(),
+                kubeconfig: kubeconfig.clone(),
+                simulated: true,
+            }),
+            None => clients.get(&app.env).and_then(|c| c.as_ref().ok()).map(|_| ClusterInfo {
+                api: format!("kubeconfig context {}", config.environment(&app.env).map(|e| e.kube_context.as_str()).unwrap_or("")),
+                kubeconfig: std::env::var_os("KUBECONFIG").map(Into::into).unwrap_or_else(|| "~/.kube/config".into()),
+                simulated: false,
+            }),
+        };
+        for (env, c) in &clients {
+            if let Err(e) = c {
+                tracing::warn!("no cluster for {env}: {e}");
+                app.log(Level::Warn, format!("no cluster for {env}: {e}"));
+            }
+        }
         app.state_dir = l.state.root().to_path_buf();
         app.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         app.panic_key = std::env::var_os("RELEASE_COCKPIT_TEST_PANIC").is_some();
@@ -165,13 +185,20 @@ pub fn launch(l: Launch) -> CmdResult {
             metrics_env = Some(env_tx);
         }
         let mut rt = Runtime::new(
-            l.config,
+            config.clone(),
             l.state.clone(),
             l.operator,
             l.clock.clone(),
             tx.clone(),
         );
         rt.metrics_env = metrics_env;
+        rt.clients = clients;
+        if app.cluster.is_some() {
+            app.view = config
+                .environment(&app.env)
+                .map(|e| ClusterView::new(Target::of(e)));
+            rt.watch_cluster(&app.env);
+        }
         if let Some(o) = opened {
             let ignored_type = l
                 .create_as
@@ -206,6 +233,48 @@ pub fn launch(l: Launch) -> CmdResult {
         }
         result
     })
+}
+
+/// The demo's environments probe the sandbox's simulated services: health URLs, and the
+/// cockpit's own `probe` as the smoke test (the demo has no database: its backup step keeps
+/// the detailed health JSON, a stand-in for pg_dump's output).
+fn point_at_services(config: &mut Config, urls: &std::collections::BTreeMap<String, String>) {
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "release-cockpit".into());
+    for (name, env) in config.environments.iter_mut() {
+        let Some(url) = urls.get(name) else { continue };
+        env.health_url = format!("{url}/health");
+        env.detailed_health_url = format!("{url}/api/v1/monitoring/health/detailed");
+        env.smoke_command = Some(vec![
+            exe.clone(),
+            "probe".into(),
+            env.health_url.clone(),
+            env.detailed_health_url.clone(),
+        ]);
+        if env.backup_command.is_some() {
+            env.backup_command = Some(vec![
+                exe.clone(),
+                "probe".into(),
+                env.detailed_health_url.clone(),
+            ]);
+        }
+    }
+}
+
+/// A client per environment (its kubeconfig context), or why there is none.
+async fn connect_clients(
+    config: &Config,
+    kubeconfig: Option<&std::path::Path>,
+) -> std::collections::BTreeMap<String, Result<kube::Client, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    for (name, env) in &config.environments {
+        out.insert(
+            name.clone(),
+            client::connect(kubeconfig, &env.kube_context).await,
+        );
+    }
+    out
 }
 
 /// How often the metrics source is read (wall time).

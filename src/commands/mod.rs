@@ -5,6 +5,7 @@ pub mod audit;
 pub mod check_config;
 pub mod cockpit;
 pub mod demo;
+pub mod probe;
 pub mod record;
 pub mod sandbox;
 pub mod status;

@@ -11,6 +11,7 @@ pub mod journal;
 pub mod procedure;
 pub mod progress;
 pub mod rules;
+pub mod runbook;
 pub mod schedule;
 pub mod state;
 pub mod store;

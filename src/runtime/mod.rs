@@ -1,19 +1,26 @@
-//! The edge where commands become effects: the journal, opening releases, check processes.
+//! The edge where commands become effects: the journal, opening releases, check processes,
+//! the cluster's watchers and the actions the TaskRunner runs.
 //! Results known at once are queued and folded in before the next frame, so the screen
 //! never shows an event as done before it is on disk.
 
-use std::collections::{HashMap, VecDeque};
+mod work;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
 use crate::app::{App, Command, Msg, update};
+use crate::cluster::watch::WatchHandle;
+use crate::cluster::{Target, watch};
 use crate::config::Config;
 use crate::release::clock::Clock;
+use crate::release::event::Event;
 use crate::release::journal::Journal;
 use crate::release::store::{StateDir, parse_version};
 use crate::tasks::check::{self, CheckRequest};
+use crate::tasks::runner::{TaskEvent, TaskRunner, TaskSpec};
 
 pub struct Runtime {
     pub config: Config,
@@ -26,6 +33,10 @@ pub struct Runtime {
     checks: HashMap<String, oneshot::Sender<()>>,
     /// Tells the metrics poller which environment to read, when there is one.
     pub metrics_env: Option<tokio::sync::watch::Sender<String>>,
+    /// A kube client per environment, or why there is none.
+    pub clients: BTreeMap<String, Result<kube::Client, String>>,
+    watch: Option<WatchHandle>,
+    runner: TaskRunner,
     tx: mpsc::UnboundedSender<Msg>,
 }
 
@@ -51,6 +62,12 @@ impl Runtime {
             journal: None,
             checks: HashMap::new(),
             metrics_env: None,
+            clients: BTreeMap::new(),
+            watch: None,
+            runner: TaskRunner::new({
+                let tx = tx.clone();
+                Arc::new(move |m| tx.send(Msg::Task(m)).is_ok())
+            }),
             tx,
         }
     }
@@ -64,6 +81,11 @@ impl Runtime {
     pub fn process(&mut self, app: &mut App, msg: Msg) {
         let mut queue = VecDeque::from([msg]);
         while let Some(m) = queue.pop_front() {
+            if let Msg::Task(t) = &m
+                && matches!(t.event, TaskEvent::Done(_))
+            {
+                self.runner.finished(t.task);
+            }
             for cmd in update(app, m) {
                 self.execute(cmd, &mut queue);
             }
@@ -123,7 +145,116 @@ impl Runtime {
                     let _ = tx.send(env);
                 }
             }
+            Command::WatchCluster { env } => self.watch_cluster(&env),
+            Command::StartAction {
+                task,
+                env,
+                action,
+                resume,
+            } => self.start_action(task, env, action, resume, queue),
+            Command::CancelAction { task } => {
+                self.runner.cancel(task);
+            }
             Command::ForcePanic => panic!("forced panic (the test-only F12 trigger)"),
+        }
+    }
+
+    /// Replaces the live view's watchers with ones for `env`.
+    pub fn watch_cluster(&mut self, env: &str) {
+        self.watch = None;
+        let (Some(Ok(client)), Some(environment)) =
+            (self.clients.get(env), self.config.environment(env))
+        else {
+            return;
+        };
+        let tx = self.tx.clone();
+        self.watch = Some(watch::spawn(
+            client.clone(),
+            Target::of(environment),
+            self.clock.clone(),
+            Arc::new(move |u| tx.send(Msg::Cluster(u)).is_ok()),
+        ));
+    }
+
+    /// Journals the start (unless resuming what the journal already has), then runs it.
+    fn start_action(
+        &mut self,
+        task: u64,
+        env: String,
+        action: crate::release::action::Action,
+        resume: bool,
+        queue: &mut VecDeque<Msg>,
+    ) {
+        let Some(environment) = self.config.environment(&env).cloned() else {
+            queue.push_back(Msg::ActionRefused {
+                task,
+                why: format!("there is no environment {env:?}"),
+            });
+            return;
+        };
+        let spec = TaskSpec {
+            task,
+            env: env.clone(),
+            mutating: action.mutating(),
+            what: format!("#{task} {}", action.describe()),
+            // The runner's own limit sits above the action's, which reports better.
+            timeout: Duration::from_secs(
+                environment
+                    .rollout_timeout_secs
+                    .max(environment.step_timeout_secs)
+                    + 60,
+            ),
+        };
+        if let Some(why) = self.runner.refusal(&spec) {
+            queue.push_back(Msg::ActionRefused { task, why });
+            return;
+        }
+        if !resume {
+            let Some(journal) = &mut self.journal else {
+                queue.push_back(Msg::ActionRefused {
+                    task,
+                    why: "no release journal is open".into(),
+                });
+                return;
+            };
+            let event = Event::ActionStarted {
+                task,
+                env: env.clone(),
+                action: action.clone(),
+            };
+            // Nothing is sent to the cluster unless the start is on disk first.
+            match journal.append(&self.operator, self.clock.now(), event) {
+                Ok(entry) => queue.push_back(Msg::Recorded(entry)),
+                Err(e) => {
+                    queue.push_back(Msg::ActionRefused {
+                        task,
+                        why: format!("the journal could not record the start: {e}"),
+                    });
+                    return;
+                }
+            }
+        }
+        let version = journal_version(self.journal.as_ref());
+        let stamp = self.clock.now().format("%Y%m%dT%H%M%SZ");
+        let file = format!("action-{task}-{}-{stamp}.log", action.name());
+        let work = work::Work {
+            client: self
+                .clients
+                .get(&env)
+                .cloned()
+                .unwrap_or_else(|| Err(format!("no cluster is connected for {env}"))),
+            target: Target::of(&environment),
+            env: environment,
+            output_file: (
+                self.store.check_output_dir(&version).join(&file),
+                format!("releases/{version}.checks/{file}"),
+            ),
+        };
+        let started = self
+            .runner
+            .start(spec, move |ctx| work::run(action, resume, ctx, work));
+        if let Err(why) = started {
+            queue.push_back(Msg::ActionRefused { task, why });
         }
     }
 
@@ -166,4 +297,12 @@ impl Runtime {
             Err(e) => Msg::OpenFailed(format!("could not open release {v}: {e}")),
         }
     }
+}
+
+/// The version of the open release, from its journal's file name.
+fn journal_version(journal: Option<&Journal>) -> String {
+    journal
+        .and_then(|j| j.path().file_stem())
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

@@ -80,8 +80,51 @@ async fn kill_all(child: &mut Child) {
 
 /// Runs the check to the end (or timeout, or cancel) and sends `CheckDone`.
 pub async fn run(req: CheckRequest, tx: mpsc::UnboundedSender<Msg>, cancel: oneshot::Receiver<()>) {
+    let item = req.item.clone();
+    let line_tx = tx.clone();
+    let outcome = run_argv(
+        &req.argv,
+        req.timeout,
+        req.output_file.as_ref(),
+        move |line| {
+            let _ = line_tx.send(Msg::CheckOutput {
+                item: item.clone(),
+                line,
+            });
+        },
+        async {
+            let _ = cancel.await;
+        },
+    )
+    .await;
+    let _ = tx.send(Msg::CheckDone {
+        version: req.version,
+        item: req.item,
+        outcome,
+    });
+}
+
+/// Runs `argv` (never through a shell) to its end, its timeout, or `cancel`, handing each
+/// output line to `on_line`; the whole output is saved to `output_file` and digested.
+pub async fn run_argv(
+    argv: &[String],
+    timeout: Duration,
+    output_file: Option<&(PathBuf, String)>,
+    on_line: impl Fn(String),
+    cancel: impl std::future::Future<Output = ()>,
+) -> CheckOutcome {
     let started = Instant::now();
-    let (program, args) = req.argv.split_first().expect("config requires a program");
+    let Some((program, args)) = argv.split_first() else {
+        return CheckOutcome {
+            argv: Vec::new(),
+            exit_code: None,
+            error: Some("no command to run".into()),
+            duration_ms: 0,
+            output_sha256: hex(&Sha256::digest(b"")),
+            output_tail: String::new(),
+            output_file: None,
+        };
+    };
     let child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
@@ -98,10 +141,7 @@ pub async fn run(req: CheckRequest, tx: mpsc::UnboundedSender<Msg>, cancel: ones
             output.push_str(&line);
             output.push('\n');
         }
-        let _ = tx.send(Msg::CheckOutput {
-            item: req.item.clone(),
-            line,
-        });
+        on_line(line);
     };
     match child {
         Err(e) => error = Some(format!("could not start {program}: {e}")),
@@ -114,7 +154,7 @@ pub async fn run(req: CheckRequest, tx: mpsc::UnboundedSender<Msg>, cancel: ones
                 spawn_reader(err, line_tx.clone());
             }
             drop(line_tx);
-            let deadline = tokio::time::sleep(req.timeout);
+            let deadline = tokio::time::sleep(timeout);
             tokio::pin!(deadline);
             tokio::pin!(cancel);
             loop {
@@ -145,7 +185,7 @@ pub async fn run(req: CheckRequest, tx: mpsc::UnboundedSender<Msg>, cancel: ones
                     }
                     _ = &mut deadline => {
                         kill_all(&mut child).await;
-                        error = Some(format!("timed out after {} s", req.timeout.as_secs()));
+                        error = Some(format!("timed out after {} s", timeout.as_secs()));
                         break;
                     }
                     _ = &mut cancel => {
@@ -158,29 +198,28 @@ pub async fn run(req: CheckRequest, tx: mpsc::UnboundedSender<Msg>, cancel: ones
         }
     }
     let digest = Sha256::digest(output.as_bytes());
-    let mut output_file = None;
-    if let Some((path, shown)) = &req.output_file {
+    let mut saved_as = None;
+    if let Some((path, shown)) = output_file {
         let saved = path
             .parent()
             .map_or(Ok(()), std::fs::create_dir_all)
             .and_then(|_| std::fs::write(path, output.as_bytes()));
         match saved {
-            Ok(()) => output_file = Some(shown.clone()),
+            Ok(()) => saved_as = Some(shown.clone()),
             Err(e) => tracing::warn!("could not save check output to {}: {e}", path.display()),
         }
     }
-    let outcome = CheckOutcome {
-        argv: req.argv.clone(),
+    CheckOutcome {
+        argv: argv.to_vec(),
         exit_code,
         error,
         duration_ms: started.elapsed().as_millis() as u64,
-        output_sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        output_sha256: hex(&digest),
         output_tail: tail(&output),
-        output_file,
-    };
-    let _ = tx.send(Msg::CheckDone {
-        version: req.version,
-        item: req.item,
-        outcome,
-    });
+        output_file: saved_as,
+    }
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }

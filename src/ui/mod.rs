@@ -6,6 +6,8 @@ mod gauges;
 mod help;
 mod modal;
 mod panes;
+mod rollout;
+mod runbook;
 mod status_bar;
 mod tasks;
 pub mod theme;
@@ -30,8 +32,11 @@ pub fn draw(frame: &mut Frame, app: &App) {
     if let Some(r) = areas.checklist {
         checklist::draw(frame, r, app, &theme);
     }
+    if let Some(r) = areas.runbook {
+        runbook::draw(frame, r, app, &theme);
+    }
     if let Some(r) = areas.rollout {
-        panes::rollout(frame, r, app, &theme);
+        rollout::draw(frame, r, app, &theme);
     }
     if let Some(r) = areas.timeline {
         panes::timeline(frame, r, app, &theme);

@@ -1,60 +1,14 @@
-//! The Rollout and Timeline panes. Until a cluster and a metrics source are connected they
-//! say so plainly and show only what the config says will happen: never invented data.
+//! The Timeline pane. Until a metrics source is connected it says so plainly and shows only
+//! what the config says will happen: never invented data.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::pane_block;
 use super::theme::Theme;
 use crate::app::{App, Pane};
-
-pub fn rollout(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let mut lines = match &app.cluster {
-        None => vec![Line::styled("No cluster connected.", theme.warn())],
-        Some(c) => vec![
-            Line::styled(
-                if c.simulated {
-                    "Sandbox cluster running (simulated)."
-                } else {
-                    "Cluster configured."
-                },
-                theme.ok(),
-            ),
-            Line::raw(format!("api {}", c.api)),
-            Line::styled(
-                format!("kubectl --kubeconfig {} get pods", c.kubeconfig.display()),
-                theme.dim(),
-            ),
-            Line::styled("The live rollout view is not built yet.", theme.warn()),
-        ],
-    };
-    if let Some(env) = app.config.environment(&app.env) {
-        lines.push(Line::from(vec![
-            Span::raw("target: "),
-            Span::styled(
-                format!("deployment/{} ({})", env.deployment, env.container),
-                theme.title(),
-            ),
-        ]));
-        lines.push(Line::raw(format!(
-            "namespace {}, context {}",
-            env.namespace, env.kube_context
-        )));
-        lines.push(Line::styled(
-            format!("image {}:<version>", env.image_repository),
-            theme.dim(),
-        ));
-    }
-    let block = pane_block(app, Pane::Rollout, None, theme);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        area,
-    );
-}
 
 pub fn timeline(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut lines = Vec::new();

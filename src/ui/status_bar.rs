@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::theme::Theme;
-use crate::app::App;
+use crate::app::{App, Pane};
 use crate::release::event::Verdict;
 use crate::release::gates::{Gate, GateStatus, Gates};
 use crate::release::schedule;
@@ -88,6 +88,17 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, gates: Option<&Gates>, the
 pub fn footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let hints: &[(&str, &str)] = if app.modal.is_some() {
         &[("Enter", "ok"), ("Esc", "cancel"), ("↑↓", "choose")]
+    } else if matches!(app.focus, Pane::Runbook | Pane::Rollout) {
+        &[
+            ("?", "help"),
+            ("r", "next step"),
+            ("Enter", "run"),
+            ("D", "deploy"),
+            ("U", "rollback"),
+            ("M", "migrate"),
+            ("X", "cancel"),
+            ("q", "quit"),
+        ]
     } else {
         &[
             ("?", "help"),

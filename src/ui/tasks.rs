@@ -32,6 +32,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             ])
         })
         .collect();
+    // Running actions: what they are, how long, and their newest progress or output line.
+    for (task, t) in &app.tasks {
+        let last = t
+            .progress
+            .clone()
+            .or_else(|| t.output.back().cloned())
+            .unwrap_or_default();
+        lines.push(Line::from(vec![
+            Span::styled(format!("⟳ #{task} {} ", t.action.describe()), theme.warn()),
+            Span::raw(format!(
+                "in {} ({}) ",
+                t.env,
+                human_duration(app.now - t.started)
+            )),
+            Span::styled(last, theme.dim()),
+        ]));
+    }
     let room = height.saturating_sub(lines.len());
     let end = app.log.len().saturating_sub(app.log_scroll);
     let start = end.saturating_sub(room);
