@@ -130,7 +130,7 @@ pub const HELP: &[(&str, &[Binding])] = &[
         &[
             bind(
                 "r",
-                "run the next runbook step (Enter: the selected one)",
+                "next runbook step (Enter: the selected)",
                 &[A::RunNext],
             ),
             bind(
@@ -140,7 +140,7 @@ pub const HELP: &[(&str, &[Binding])] = &[
             ),
             bind(
                 "U",
-                "roll back: previous, chosen revision, previous tag, DB downgrade",
+                "roll back (revision, tag, DB downgrade)",
                 &[A::Rollback],
             ),
             bind("M", "migrations: upgrade / downgrade Job", &[A::Migrations]),
@@ -149,11 +149,7 @@ pub const HELP: &[(&str, &[Binding])] = &[
                 "backup / health checks / smoke tests",
                 &[A::Backup, A::Health, A::Smoke],
             ),
-            bind(
-                "X",
-                "cancel the environment's running action",
-                &[A::CancelAction],
-            ),
+            bind("X", "cancel the running action", &[A::CancelAction]),
         ],
     ),
     (

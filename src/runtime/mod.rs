@@ -92,6 +92,15 @@ impl Runtime {
         }
     }
 
+    /// Carries out one command as if `update` had returned it, then folds in what follows.
+    pub fn run_command(&mut self, app: &mut App, cmd: Command) {
+        let mut queue = VecDeque::new();
+        self.execute(cmd, &mut queue);
+        while let Some(m) = queue.pop_front() {
+            self.process(app, m);
+        }
+    }
+
     fn execute(&mut self, cmd: Command, queue: &mut VecDeque<Msg>) {
         match cmd {
             Command::Record(event) => {

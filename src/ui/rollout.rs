@@ -150,14 +150,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 fn pod_header(width: usize) -> String {
     let name = name_width(width);
     format!(
-        "{:<name$} {:>4} {:>5} {:<18} {:>8} {:>6}",
+        "{:<name$} {:>4} {:>5} {:<18} {:>8} {:>7}",
         "NAME", "REV", "READY", "STATUS", "RESTARTS", "AGE"
     )
 }
 
 /// The name column takes what the fixed columns leave.
 fn name_width(width: usize) -> usize {
-    width.saturating_sub(4 + 5 + 18 + 8 + 6 + 5).clamp(12, 60)
+    width.saturating_sub(4 + 5 + 18 + 8 + 7 + 5).clamp(12, 60)
 }
 
 fn pod_lines<'a>(
@@ -179,8 +179,11 @@ fn pod_lines<'a>(
             "Running" | "ContainerCreating" | "Pending" | "Terminating" => warn,
             _ => bad,
         };
-        let name: String = if p.name.chars().count() > name_w {
-            p.name.chars().take(name_w).collect()
+        // Pods differ in their suffix: a narrow column keeps the end of the name.
+        let len = p.name.chars().count();
+        let name: String = if len > name_w {
+            let tail: String = p.name.chars().skip(len - (name_w - 1)).collect();
+            format!("…{tail}")
         } else {
             p.name.clone()
         };
@@ -195,7 +198,7 @@ fn pod_lines<'a>(
         Line::from(vec![
             Span::raw(format!("{name:<name_w$} {rev:>4} {:>5} ", p.ready_text())),
             Span::styled(format!("{:<18}", p.status), style),
-            Span::raw(format!(" {:>8} {age:>6}", p.restarts)),
+            Span::raw(format!(" {:>8} {age:>7}", p.restarts)),
         ])
     })
 }
