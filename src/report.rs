@@ -8,6 +8,7 @@ use crate::config::{Config, Environment};
 use crate::metrics::gauges::GaugeBoard;
 use crate::release::gates::{self, Gate};
 use crate::release::progress::{self, PhaseProgress};
+use crate::release::runbook;
 use crate::release::state::{ItemState, ReleaseState};
 
 #[derive(Serialize)]
@@ -107,6 +108,18 @@ pub fn status_json(
             "staging": gate_report(&g.staging, config),
             "production": gate_report(&g.production, config),
         },
+        "actions": release.actions,
+        "runbook": runbook::steps(config)
+            .iter()
+            .map(|step| serde_json::json!({
+                "stage": step.stage,
+                "env": step.env,
+                "kind": step.kind,
+                "title": step.title,
+                "state": runbook::state(step, release, config, &g),
+            }))
+            .collect::<Vec<_>>(),
+        // The live rollout is the cockpit's (watchers); a snapshot reads only the journal.
         "rollout": null,
         "gauges": gauges.map(|b| &b.gauges),
         "journal_warning": journal_warning,

@@ -243,15 +243,26 @@ impl Runtime {
                 }
             }
         }
+        let client = self
+            .clients
+            .get(&env)
+            .cloned()
+            .unwrap_or_else(|| Err(format!("no cluster is connected for {env}")));
+        if resume && action.mutating() && client.is_err() {
+            // Without the cluster there is nothing to reconcile against: the action stays in
+            // flight in the journal (and keeps the environment closed to other changes).
+            let why = client.err().unwrap_or_default();
+            queue.push_back(Msg::ActionRefused {
+                task,
+                why: format!("cannot reconcile #{task} yet ({why}); it stays in flight"),
+            });
+            return;
+        }
         let version = journal_version(self.journal.as_ref());
         let stamp = self.clock.now().format("%Y%m%dT%H%M%SZ");
         let file = format!("action-{task}-{}-{stamp}.log", action.name());
         let work = work::Work {
-            client: self
-                .clients
-                .get(&env)
-                .cloned()
-                .unwrap_or_else(|| Err(format!("no cluster is connected for {env}"))),
+            client,
             target: Target::of(&environment),
             env: environment,
             output_file: (
