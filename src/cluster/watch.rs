@@ -8,10 +8,10 @@
 //! the first list that succeeds both proves the stream is back (`StreamUp`) and replaces
 //! whatever the view missed meanwhile.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::fmt::Debug;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{Stream as FutStream, StreamExt};
@@ -22,9 +22,13 @@ use kube::api::Api;
 use kube::core::Selector;
 use kube::runtime::watcher::{self, Event};
 use serde::de::DeserializeOwned;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
+
+mod related;
+
+use related::Related;
 
 use super::{
     Change, ClusterMsg, ClusterUpdate, FOR_DEPLOYMENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Sink,
@@ -451,159 +455,10 @@ fn hold(pending: &mut VecDeque<KubeEvent>, e: KubeEvent) {
     }
 }
 
-/// The names an Event may concern, learnt from the other streams as they deliver.
-struct Related {
-    deployment: String,
-    names: Mutex<Names>,
-    changed: Notify,
-}
-
-#[derive(Default)]
-struct Names {
-    /// Kept after a ReplicaSet is deleted: events about its pods outlive it. Few: one per
-    /// revision.
-    replica_sets: HashSet<String>,
-    /// Only the pods there now; a deleted pod is still recognised by its ReplicaSet's name.
-    pods: HashSet<String>,
-    jobs: HashSet<String>,
-}
-
-fn name<K: kube::Resource>(k: &K) -> String {
-    k.meta().name.clone().unwrap_or_default()
-}
-
-impl Related {
-    fn new(deployment: &str) -> Self {
-        Self {
-            deployment: deployment.to_string(),
-            names: Mutex::default(),
-            changed: Notify::new(),
-        }
-    }
-
-    fn names(&self) -> MutexGuard<'_, Names> {
-        self.names.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn grew(&self, grew: bool) {
-        if grew {
-            self.changed.notify_one();
-        }
-    }
-
-    fn saw_replica_sets(&self, change: &Change<ReplicaSet>) {
-        let grew = {
-            let mut n = self.names();
-            match change {
-                Change::Applied(rs) => n.replica_sets.insert(name(rs)),
-                Change::Replaced(all) => all
-                    .iter()
-                    .fold(false, |g, rs| n.replica_sets.insert(name(rs)) | g),
-                Change::Deleted(_) => false,
-            }
-        };
-        self.grew(grew);
-    }
-
-    fn saw_pods(&self, change: &Change<Pod>) {
-        let grew = {
-            let mut n = self.names();
-            match change {
-                Change::Applied(p) => n.pods.insert(name(p)),
-                Change::Replaced(all) => {
-                    n.pods = all.iter().map(name).collect();
-                    true
-                }
-                Change::Deleted(p) => {
-                    n.pods.remove(&name(p));
-                    false
-                }
-            }
-        };
-        self.grew(grew);
-    }
-
-    fn saw_jobs(&self, change: &Change<Job>) {
-        let grew = {
-            let mut n = self.names();
-            match change {
-                Change::Applied(j) => n.jobs.insert(name(j)),
-                Change::Replaced(all) => {
-                    n.jobs.extend(all.iter().map(name));
-                    true
-                }
-                Change::Deleted(_) => false,
-            }
-        };
-        self.grew(grew);
-    }
-
-    /// Whether `e` is about the Deployment, one of its ReplicaSets or Pods, or our Jobs
-    /// (and their pods, named `<owner>-<suffix>` like ReplicaSets' pods).
-    fn about(&self, e: &KubeEvent) -> bool {
-        let io = &e.involved_object;
-        let Some(object) = io.name.as_deref() else {
-            return false;
-        };
-        let n = self.names();
-        match io.kind.as_deref() {
-            Some("Deployment") => object == self.deployment,
-            Some("ReplicaSet") => n.replica_sets.contains(object),
-            Some("Job") => n.jobs.contains(object),
-            Some("Pod") => {
-                n.pods.contains(object)
-                    || object.rsplit_once('-').is_some_and(|(owner, _)| {
-                        n.replica_sets.contains(owner) || n.jobs.contains(owner)
-                    })
-            }
-            _ => false,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn event(kind: &str, name: &str) -> KubeEvent {
-        serde_json::from_value(json!({
-            "metadata": {"name": format!("{name}.1")},
-            "involvedObject": {"kind": kind, "name": name},
-        }))
-        .unwrap()
-    }
-
-    fn named<K: DeserializeOwned>(name: &str) -> K {
-        serde_json::from_value(json!({"metadata": {"name": name}, "spec": {
-            "selector": {}, "template": {}}}))
-        .unwrap()
-    }
-
-    #[test]
-    fn events_are_kept_when_about_our_objects() {
-        let r = Related::new("web");
-        assert!(r.about(&event("Deployment", "web")));
-        assert!(!r.about(&event("Deployment", "other")));
-        assert!(!r.about(&event("ReplicaSet", "web-abc")));
-        assert!(!r.about(&event("Pod", "web-abc-x1y2z")));
-
-        r.saw_replica_sets(&Change::Applied(named("web-abc")));
-        assert!(r.about(&event("ReplicaSet", "web-abc")));
-        // Pods of a known ReplicaSet, even before (or after) the pod stream has them.
-        assert!(r.about(&event("Pod", "web-abc-x1y2z")));
-        assert!(!r.about(&event("Pod", "other-abc-x1y2z")));
-        assert!(!r.about(&event("ConfigMap", "web-abc")));
-
-        r.saw_pods(&Change::Applied(named("oddly-named")));
-        assert!(r.about(&event("Pod", "oddly-named")));
-        r.saw_pods(&Change::Deleted(named("oddly-named")));
-        assert!(!r.about(&event("Pod", "oddly-named")));
-
-        r.saw_jobs(&Change::Replaced(vec![named("web-migrate-1-2-3")]));
-        assert!(r.about(&event("Job", "web-migrate-1-2-3")));
-        assert!(r.about(&event("Pod", "web-migrate-1-2-3-q8w7e")));
-    }
 
     #[test]
     fn selectors_from_the_deployment() {

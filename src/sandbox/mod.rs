@@ -70,6 +70,9 @@ pub struct Sandbox {
     pub drop_watches: broadcast::Sender<()>,
     /// Asks the server to go down for `restart_down_ms` and come back on the same port.
     pub restart: Notify,
+    /// Set while the server shuts down: a watch opened then (a client re-watching on a
+    /// kept-alive connection) ends at once instead of holding the shutdown up.
+    pub shutting_down: std::sync::atomic::AtomicBool,
     pub restart_down_ms: AtomicU64,
 }
 
@@ -86,6 +89,7 @@ impl Sandbox {
             kick: Notify::new(),
             drop_watches,
             restart: Notify::new(),
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
             restart_down_ms: AtomicU64::new(500),
         })
     }

@@ -87,7 +87,8 @@ pub async fn start(sb: Arc<Sandbox>, listen: SocketAddr) -> std::io::Result<Runn
                     _ = restart_sb.restart.notified() => { let _ = restarting_tx.send(true); }
                     _ = stop_wait.wait_for(|s| *s) => {}
                 }
-                // Open watch streams end, so their connections can close.
+                // Open watch streams end, so their connections can close; new ones end at once.
+                restart_sb.shutting_down.store(true, Ordering::SeqCst);
                 let _ = restart_sb.drop_watches.send(());
             };
             let serve = axum::serve(l, router(sb)).with_graceful_shutdown(shutdown);
@@ -99,6 +100,7 @@ pub async fn start(sb: Arc<Sandbox>, listen: SocketAddr) -> std::io::Result<Runn
             if *server_stop.borrow_and_update() {
                 return;
             }
+            server_sb.shutting_down.store(false, Ordering::SeqCst);
             if *restarting_rx.borrow_and_update() {
                 let down = server_sb.restart_down_ms.load(Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(down)).await;

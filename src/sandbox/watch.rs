@@ -91,6 +91,14 @@ pub fn stream(sandbox: Arc<Sandbox>, req: WatchRequest) -> Body {
         std::mem::take(&mut faults.expire_next_watch)
     };
     let mut dropped = sandbox.drop_watches.subscribe();
+    // Subscribed first, so a shutdown that begins after this check still ends the stream.
+    if sandbox
+        .shutting_down
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
+        drop(tx);
+        return Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    }
     // Under the store's lock: what to replay, and the subscription for what follows, so no
     // change falls between the two.
     let (initial, mut changes, mut last_rv) = {

@@ -447,11 +447,6 @@ mod tests {
         .unwrap()
     }
 
-    fn status_of(status: Value) -> (String, u32, i32) {
-        let s = kubectl_status(&pod(status));
-        (s.reason, s.ready, s.restarts)
-    }
-
     fn container(state: Value, ready: bool, restarts: i32) -> Value {
         json!({"name": "api", "image": "web:2", "imageID": "", "ready": ready,
                "restartCount": restarts, "state": state})
@@ -542,9 +537,7 @@ mod tests {
     fn terminating_wins_and_messages_are_kept() {
         let mut p = pod(json!({"phase": "Running", "containerStatuses": [container(
             json!({"running": {}}), true, 0)]}));
-        p.metadata.deletion_timestamp = p.metadata.creation_timestamp.clone().or(Some(
-            serde_json::from_value(json!("2026-11-26T11:00:00Z")).unwrap(),
-        ));
+        p.metadata.deletion_timestamp = serde_json::from_value(json!("2026-11-26T11:00:00Z")).ok();
         assert_eq!(kubectl_status(&p).reason, "Terminating");
 
         let row = PodRow::of(
@@ -558,7 +551,7 @@ mod tests {
         assert_eq!(row.ready_text(), "0/1");
         assert_eq!(row.hash.as_deref(), Some("abc"));
         assert_eq!(row.image, "web:2");
-        assert_eq!(status_of(json!({})).0, "Pending");
+        assert_eq!(kubectl_status(&pod(json!({}))).reason, "Pending");
     }
 
     #[test]
