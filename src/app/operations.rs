@@ -75,7 +75,7 @@ pub(super) fn request(app: &mut App, env: &str, action: Action) -> Vec<Command> 
         body.push(format!("{env} is protected: type \"{expect}\" to confirm."));
         let mut input = Input::new(
             format!("Confirm: {} in {env}", action.describe()),
-            body.join("  "),
+            body.join("\n"),
             InputFor::TypedConfirmation {
                 env: env.to_string(),
                 action,
@@ -281,15 +281,15 @@ pub(super) fn on_cluster(app: &mut App, update: ClusterUpdate) {
             ),
         );
     }
-    let view = app.view.get_or_insert_with(|| {
-        let target = app
+    if app.view.is_none() {
+        app.view = app
             .config
             .environment(&update.env)
-            .map(Target::of)
-            .expect("the environment is in the config");
-        ClusterView::new(target)
-    });
-    view.apply(&update);
+            .map(|e| ClusterView::new(Target::of(e)));
+    }
+    if let Some(view) = &mut app.view {
+        view.apply(&update);
+    }
 }
 
 /// The view follows the environment the cockpit looks at.

@@ -24,11 +24,11 @@ pub fn draw(frame: &mut Frame, area: Rect, modal: &Modal, theme: &Theme) {
             (c.title.clone(), lines, c.error.clone())
         }
         Modal::Input(i) => {
-            let lines = vec![
-                Line::raw(i.prompt.clone()),
+            let mut lines: Vec<Line> = i.prompt.lines().map(|l| Line::raw(l.to_string())).collect();
+            lines.extend([
                 Line::styled(format!("> {}▏", i.input), theme.key()),
                 Line::styled("Enter submit · Esc cancel · Ctrl-U clear", theme.dim()),
-            ];
+            ]);
             (i.title.clone(), lines, i.error.clone())
         }
         Modal::Pick(p) => {
@@ -57,8 +57,13 @@ pub fn draw(frame: &mut Frame, area: Rect, modal: &Modal, theme: &Theme) {
         lines.push(Line::styled(format!("✗ {e}"), theme.bad()));
     }
     let width = area.width.saturating_sub(4).min(72);
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let rect = centered(area, width, height + 1);
+    // Long lines wrap: the box grows by the rows they take.
+    let inner = width.saturating_sub(2).max(1) as usize;
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+    let height = (rows as u16 + 2).min(area.height);
+    // Word wrapping can take a row more than the count by characters.
+    let slack = u16::from(rows > lines.len());
+    let rect = centered(area, width, height + slack);
     frame.render_widget(Clear, rect);
     let block = Block::default()
         .borders(Borders::ALL)
