@@ -2,6 +2,7 @@
 
 use super::App;
 use crate::release::event::{Entry, Event, Verdict};
+use crate::release::soak::Verdict as SoakVerdict;
 
 pub(super) fn event_name(event: &Event) -> &'static str {
     match event {
@@ -20,6 +21,12 @@ pub(super) fn event_name(event: &Event) -> &'static str {
         Event::CommitSet { .. } => "commit SHA",
         Event::ActionStarted { .. } => "action start",
         Event::ActionFinished { .. } => "action result",
+        Event::BaselineCaptured { .. } => "baseline",
+        Event::CheckpointRecorded { .. } => "checkpoint snapshot",
+        Event::CheckpointAcknowledged { .. } => "checkpoint acknowledgment",
+        Event::TriggerFired { .. } => "rollback trigger",
+        Event::AutoRollbackSet { .. } => "auto-rollback switch",
+        Event::Concluded { .. } => "release verdict",
     }
 }
 
@@ -84,5 +91,39 @@ pub(super) fn describe(app: &App, entry: &Entry) -> String {
             let verdict = if outcome.ok { "done" } else { "FAILED" };
             format!("#{task} {what} {verdict}: {}", outcome.summary)
         }
+        Event::BaselineCaptured { env, gauges } => {
+            format!("baseline of {env} captured ({} gauges)", gauges.len())
+        }
+        Event::CheckpointRecorded { snapshot } => {
+            if snapshot.passed {
+                format!("T+{} checkpoint passed", snapshot.at_minutes)
+            } else {
+                format!(
+                    "T+{} checkpoint FAILED: {}",
+                    snapshot.at_minutes,
+                    snapshot.failures.join(", ")
+                )
+            }
+        }
+        Event::CheckpointAcknowledged { at_minutes, note } => match note {
+            Some(n) => format!("{by} acknowledged T+{at_minutes}: {n}"),
+            None => format!("{by} acknowledged T+{at_minutes}"),
+        },
+        Event::TriggerFired { trigger, detail } => {
+            format!("ROLLBACK TRIGGER: {} ({detail})", trigger.title())
+        }
+        Event::AutoRollbackSet { armed } => format!(
+            "{by} {} auto-rollback",
+            if *armed { "armed" } else { "disarmed" }
+        ),
+        Event::Concluded { verdict } => match verdict {
+            SoakVerdict::Stable { reason: None } => format!("{by} declared the release stable"),
+            SoakVerdict::Stable { reason: Some(r) } => {
+                format!("{by} declared the release stable despite its breaches: {r}")
+            }
+            SoakVerdict::RolledBack { method, reason } => {
+                format!("release ended rolled back ({method}): {reason}")
+            }
+        },
     }
 }

@@ -47,6 +47,9 @@ pub fn run(common: &Common, release: Option<&str>) -> CmdResult {
                 | Event::CheckFinished { .. }
                 | Event::ActionStarted { .. }
                 | Event::ActionFinished { .. }
+                | Event::BaselineCaptured { .. }
+                | Event::CheckpointRecorded { .. }
+                | Event::TriggerFired { .. }
         ) {
             return Err(usage(format!(
                 "stdin:{}: a script cannot record this kind of event (creation, check results and deploy actions come from the cockpit itself)",

@@ -4,7 +4,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
 pub use super::action::{Action, ActionOutcome};
+use super::soak::{CheckpointSnapshot, TriggerKind, Verdict as SoakVerdict};
 
 /// The go/no-go call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +105,35 @@ pub enum Event {
         task: u64,
         #[serde(flatten)]
         outcome: ActionOutcome,
+    },
+    /// The gauges just before the production deploy: what degradation is measured against.
+    BaselineCaptured {
+        env: String,
+        gauges: BTreeMap<String, f64>,
+    },
+    /// A soak-window checkpoint's automatic checks, with every gauge and the rollout then.
+    CheckpointRecorded {
+        #[serde(flatten)]
+        snapshot: CheckpointSnapshot,
+    },
+    /// The human acknowledgment the procedure asks for at a checkpoint.
+    CheckpointAcknowledged {
+        at_minutes: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    TriggerFired {
+        trigger: TriggerKind,
+        detail: String,
+    },
+    /// Auto-rollback armed (or disarmed) for this release.
+    AutoRollbackSet {
+        armed: bool,
+    },
+    /// The end of the release: stable, or rolled back.
+    Concluded {
+        #[serde(flatten)]
+        verdict: SoakVerdict,
     },
 }
 

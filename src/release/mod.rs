@@ -13,5 +13,6 @@ pub mod progress;
 pub mod rules;
 pub mod runbook;
 pub mod schedule;
+pub mod soak;
 pub mod state;
 pub mod store;

@@ -4,6 +4,7 @@
 use super::action::{Action, MigrationDirection};
 use super::event::{Event, Verdict};
 use super::gates::{GateStatus, evaluate, missing_approvals, phase_applies};
+use super::soak::{self, Verdict as SoakVerdict};
 use super::state::{ItemStatus, ReleaseState};
 use crate::config::Config;
 
@@ -132,6 +133,63 @@ pub fn check(release: &ReleaseState, config: &Config, event: &Event) -> Result<(
             Some(a) if a.finished.is_some() => Err(format!("action #{task} already finished")),
             Some(_) => Ok(()),
         },
+        Event::BaselineCaptured { .. } => Ok(()),
+        Event::CheckpointRecorded { snapshot } => {
+            soak_open(release, config)?;
+            known_checkpoint(config, snapshot.at_minutes)?;
+            if release.soak.snapshots.contains_key(&snapshot.at_minutes) {
+                return Err(format!("T+{} is already recorded", snapshot.at_minutes));
+            }
+            Ok(())
+        }
+        Event::CheckpointAcknowledged { at_minutes, .. } => {
+            soak_open(release, config)?;
+            known_checkpoint(config, *at_minutes)?;
+            if let Some((by, _)) = release.soak.acks.get(at_minutes) {
+                return Err(format!("T+{at_minutes} is already acknowledged by {by}"));
+            }
+            Ok(())
+        }
+        Event::TriggerFired { trigger, detail } => {
+            soak_open(release, config)?;
+            if trigger.is_manual() && detail.trim().is_empty() {
+                return Err("a manual rollback trigger needs a reason".into());
+            }
+            Ok(())
+        }
+        Event::AutoRollbackSet { armed } => {
+            if release.soak.auto_rollback.is_some() == *armed {
+                return Err(format!(
+                    "auto-rollback is already {}",
+                    if *armed { "armed" } else { "disarmed" }
+                ));
+            }
+            Ok(())
+        }
+        Event::Concluded { verdict } => {
+            if release.soak.verdict.is_some() {
+                return Err("the release is already concluded".into());
+            }
+            match verdict {
+                SoakVerdict::Stable { reason } => {
+                    soak::window(release, config)
+                        .ok_or("nothing to declare stable: production was not deployed")?;
+                    let breaches = soak::breaches(release);
+                    if !breaches.is_empty() && reason.as_deref().is_none_or(|r| r.trim().is_empty())
+                    {
+                        return Err(format!(
+                            "the window had breaches ({}); declaring it stable needs a reason",
+                            breaches.join("; ")
+                        ));
+                    }
+                    Ok(())
+                }
+                SoakVerdict::RolledBack { reason, .. } if reason.trim().is_empty() => {
+                    Err("a rollback needs a reason".into())
+                }
+                SoakVerdict::RolledBack { .. } => Ok(()),
+            }
+        }
         Event::CommitSet { commit_sha } => {
             let ok = (7..=64).contains(&commit_sha.len())
                 && commit_sha.chars().all(|c| c.is_ascii_hexdigit());
@@ -320,5 +378,26 @@ fn check_action(
             let why: Vec<String> = gate.blockers.iter().map(|b| b.describe(config)).collect();
             Err(format!("{env} is gated: {}", why.join("; ")))
         }
+    }
+}
+
+fn soak_open(release: &ReleaseState, config: &Config) -> Result<(), String> {
+    if release.soak.verdict.is_some() {
+        return Err("the release is already concluded".into());
+    }
+    soak::window(release, config)
+        .map(|_| ())
+        .ok_or_else(|| "the soak window opens with the production deploy".to_string())
+}
+
+fn known_checkpoint(config: &Config, at_minutes: i64) -> Result<(), String> {
+    if config
+        .checkpoints
+        .iter()
+        .any(|c| c.at_minutes == at_minutes)
+    {
+        Ok(())
+    } else {
+        Err(format!("there is no checkpoint at T+{at_minutes}"))
     }
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::action::ActionRecord;
 use super::event::{CheckOutcome, Entry, Event, Verdict};
+use super::soak::{FiredTrigger, SoakState};
 
 /// Who did something, and when.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -98,6 +99,8 @@ pub struct ReleaseState {
     pub last_event_at: DateTime<Utc>,
     /// Deploys, rollbacks, migrations and probes, oldest first.
     pub actions: Vec<ActionRecord>,
+    /// The soak window after the production deploy.
+    pub soak: SoakState,
 }
 
 impl ReleaseState {
@@ -128,6 +131,7 @@ impl ReleaseState {
             events: 1,
             last_event_at: first.at,
             actions: Vec::new(),
+            soak: SoakState::default(),
         };
         for e in rest {
             state.apply(e);
@@ -239,6 +243,29 @@ impl ReleaseState {
                     a.finished = Some((entry.at, outcome.clone()));
                 }
             }
+            Event::BaselineCaptured { gauges, .. } => {
+                self.soak.baseline = Some((entry.at, gauges.clone()));
+            }
+            Event::CheckpointRecorded { snapshot } => {
+                self.soak
+                    .snapshots
+                    .insert(snapshot.at_minutes, snapshot.clone());
+            }
+            Event::CheckpointAcknowledged { at_minutes, .. } => {
+                self.soak
+                    .acks
+                    .insert(*at_minutes, (entry.by.clone(), entry.at));
+            }
+            Event::TriggerFired { trigger, detail } => self.soak.triggers.push(FiredTrigger {
+                kind: *trigger,
+                detail: detail.clone(),
+                by: entry.by.clone(),
+                at: entry.at,
+            }),
+            Event::AutoRollbackSet { armed } => {
+                self.soak.auto_rollback = armed.then(|| entry.by.clone());
+            }
+            Event::Concluded { verdict } => self.soak.verdict = Some(verdict.clone()),
         }
     }
 }
