@@ -68,12 +68,18 @@ pub fn enter() -> std::io::Result<TerminalGuard> {
         restore();
         return Err(e);
     }
-    let terminal = match Terminal::new(CrosstermBackend::new(out)) {
+    let mut terminal = match Terminal::new(CrosstermBackend::new(out)) {
         Ok(t) => t,
         Err(e) => {
             restore();
             return Err(e);
         }
     };
+    // After a kill -9 the terminal may still be on the alternate screen, full of the old
+    // frame; the first frame only writes non-blank cells, so start from a clean screen.
+    if let Err(e) = terminal.clear() {
+        restore();
+        return Err(e);
+    }
     Ok(TerminalGuard { terminal })
 }

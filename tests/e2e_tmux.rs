@@ -493,7 +493,9 @@ fn e_the_demo_opens_release_1_2_3_with_its_sandbox_cluster() {
         "release-cockpit --state-dir {} demo --fresh; echo EXITED:$?",
         tmux.quoted_state_dir()
     ));
-    let screen = tmux.wait_for_text("Sandbox cluster running");
+    // The rollout pane shows the seeded Deployment live from the demo's own cluster.
+    let screen = tmux.wait_for_text("deployment/deal-scout-api  staging");
+    tmux.wait_for_text("successfully ro");
     assert!(
         screen.contains("release 1.2.3 regular"),
         "{}",

@@ -1,6 +1,6 @@
 //! The log line for each journaled event.
 
-use super::App;
+use super::{App, Level};
 use crate::release::event::{Entry, Event, Verdict};
 use crate::release::soak::Verdict as SoakVerdict;
 
@@ -27,6 +27,16 @@ pub(super) fn event_name(event: &Event) -> &'static str {
         Event::TriggerFired { .. } => "rollback trigger",
         Event::AutoRollbackSet { .. } => "auto-rollback switch",
         Event::Concluded { .. } => "release verdict",
+    }
+}
+
+/// How loudly the log shows a journaled event: failures and triggers stand out.
+pub(super) fn level_of(event: &Event) -> Level {
+    match event {
+        Event::ActionFinished { outcome, .. } if !outcome.ok => Level::Error,
+        Event::CheckpointRecorded { snapshot } if !snapshot.passed => Level::Warn,
+        Event::TriggerFired { .. } => Level::Error,
+        _ => Level::Info,
     }
 }
 

@@ -229,17 +229,7 @@ pub(super) fn on_task(app: &mut App, msg: TaskMsg) -> Vec<Command> {
             let Some(t) = app.tasks.remove(&task) else {
                 return Vec::new();
             };
-            let level = if result.ok { Level::Info } else { Level::Error };
-            app.log(
-                level,
-                format!(
-                    "#{task} {} in {}: {}{}",
-                    t.action.describe(),
-                    t.env,
-                    if result.ok { "" } else { "FAILED: " },
-                    result.summary
-                ),
-            );
+            // The journaled ActionFinished is what the log shows (once it is on disk).
             if !result.ok && matches!(t.action, Action::Deploy { .. }) {
                 app.log(
                     Level::Warn,

@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyEvent, KeyEventKind};
 
-use super::describe::{describe, event_name};
+use super::describe::{describe, event_name, level_of};
 use super::keymap;
 use super::modal::{self, Modal, Outcome};
 use super::{App, Command, Level, Msg, actions, mouse, operations, submit};
@@ -47,7 +47,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
             if let Some(release) = &mut app.release {
                 release.apply(&entry);
             }
-            app.log(Level::Info, line);
+            app.log(level_of(&entry.event), line);
             Vec::new()
         }
         Msg::RecordFailed { event, error } => {
