@@ -6,7 +6,7 @@ use super::modal::{
     Confirm, ConfirmThen, Input, InputFor, Modal, Pick, PickFor, PickOption, release_type_options,
 };
 use super::update::{no_release, record};
-use super::{App, Command, Level, Pane, RunningCheck, operations};
+use super::{App, Command, Level, Pane, RunningCheck, operations, soak};
 use crate::release::event::Event;
 use crate::release::rules;
 use crate::release::runbook::StepKind;
@@ -152,6 +152,10 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Command> {
         Action::Smoke => return probe(app, StepKind::Smoke),
         Action::RunNext => return operations::run_next(app),
         Action::CancelAction => return operations::cancel_running(app),
+        Action::Acknowledge => return soak::acknowledge(app),
+        Action::ManualTrigger => soak::manual_trigger_menu(app),
+        Action::AutoRollback => soak::toggle_auto_rollback(app),
+        Action::DeclareStable => soak::declare_stable(app),
         Action::Zoom => app.zoomed = !app.zoomed,
         Action::Up => move_selection(app, -1),
         Action::Down => move_selection(app, 1),

@@ -26,6 +26,7 @@ pub(super) fn event_name(event: &Event) -> &'static str {
         Event::CheckpointAcknowledged { .. } => "checkpoint acknowledgment",
         Event::TriggerFired { .. } => "rollback trigger",
         Event::AutoRollbackSet { .. } => "auto-rollback switch",
+        Event::AutoRollbackFired { .. } => "auto-rollback",
         Event::Concluded { .. } => "release verdict",
     }
 }
@@ -35,7 +36,7 @@ pub(super) fn level_of(event: &Event) -> Level {
     match event {
         Event::ActionFinished { outcome, .. } if !outcome.ok => Level::Error,
         Event::CheckpointRecorded { snapshot } if !snapshot.passed => Level::Warn,
-        Event::TriggerFired { .. } => Level::Error,
+        Event::TriggerFired { .. } | Event::AutoRollbackFired { .. } => Level::Error,
         _ => Level::Info,
     }
 }
@@ -121,6 +122,9 @@ pub(super) fn describe(app: &App, entry: &Entry) -> String {
         },
         Event::TriggerFired { trigger, detail } => {
             format!("ROLLBACK TRIGGER: {} ({detail})", trigger.title())
+        }
+        Event::AutoRollbackFired { trigger } => {
+            format!("AUTO-ROLLBACK fired on: {}", trigger.title())
         }
         Event::AutoRollbackSet { armed } => format!(
             "{by} {} auto-rollback",

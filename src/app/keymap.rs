@@ -41,6 +41,10 @@ pub enum Action {
     Smoke,
     RunNext,
     CancelAction,
+    ManualTrigger,
+    AutoRollback,
+    Acknowledge,
+    DeclareStable,
     ForcePanic,
 }
 
@@ -153,6 +157,23 @@ pub const HELP: &[(&str, &[Binding])] = &[
         ],
     ),
     (
+        "Soak window (after the production deploy)",
+        &[
+            bind("K", "acknowledge the latest checkpoint", &[A::Acknowledge]),
+            bind(
+                "T",
+                "manual rollback trigger, with a reason",
+                &[A::ManualTrigger],
+            ),
+            bind("A", "arm / disarm auto-rollback", &[A::AutoRollback]),
+            bind(
+                "Y",
+                "declare the release stable (T+120)",
+                &[A::DeclareStable],
+            ),
+        ],
+    ),
+    (
         "In a prompt or dialog",
         &[
             bind(
@@ -213,6 +234,10 @@ pub fn action_for(key: KeyEvent, panic_key: bool) -> Option<Action> {
         KeyCode::Char('H') => Action::Health,
         KeyCode::Char('S') => Action::Smoke,
         KeyCode::Char('X') => Action::CancelAction,
+        KeyCode::Char('K') => Action::Acknowledge,
+        KeyCode::Char('T') => Action::ManualTrigger,
+        KeyCode::Char('A') => Action::AutoRollback,
+        KeyCode::Char('Y') => Action::DeclareStable,
         KeyCode::F(12) if panic_key => Action::ForcePanic,
         _ => return None,
     })

@@ -12,6 +12,7 @@ pub mod modal;
 mod mouse;
 pub mod msg;
 mod operations;
+mod soak;
 mod submit;
 mod update;
 
@@ -25,6 +26,7 @@ use crate::config::Config;
 use crate::metrics::gauges::GaugeBoard;
 use crate::release::action::Action;
 use crate::release::gates::{self, Gates};
+use crate::release::soak::TriggerWatch;
 use crate::release::state::ReleaseState;
 pub use modal::Modal;
 pub use msg::{Command, Msg};
@@ -139,6 +141,10 @@ pub struct App {
     pub runbook_selected: usize,
     /// Rows scrolled in the rollout pane's pod table.
     pub pod_scroll: usize,
+    /// How long each rollback trigger's condition has held (running knowledge, not journaled).
+    pub trigger_watch: TriggerWatch,
+    /// The end-of-window prompt was given.
+    pub stable_prompted: bool,
 }
 
 /// Where the cluster is; the live view of it is the rollout pane's (issue 5).
@@ -179,6 +185,8 @@ impl App {
             tasks: BTreeMap::new(),
             runbook_selected: 0,
             pod_scroll: 0,
+            trigger_watch: TriggerWatch::default(),
+            stable_prompted: false,
         }
     }
 

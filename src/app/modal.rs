@@ -5,6 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::release::action::{Action, RollbackMethod};
 use crate::release::event::Event;
+use crate::release::soak::TriggerKind;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Modal {
@@ -69,6 +70,10 @@ pub enum InputFor {
     RollbackReason {
         method: RollbackMethod,
     },
+    TriggerReason {
+        kind: TriggerKind,
+    },
+    StableReason,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -105,6 +110,7 @@ pub enum PickFor {
     RollbackMethod { previous_image: Option<String> },
     RollbackRevision,
     Migration,
+    ManualTrigger,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -7,6 +7,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use crate::cluster::ClusterUpdate;
 use crate::metrics::source::Readings;
 use crate::release::action::Action;
+use crate::release::audit::AuditRecord;
 use crate::release::event::{CheckOutcome, Entry, Event};
 use crate::release::state::ReleaseState;
 use crate::tasks::runner::TaskMsg;
@@ -43,6 +44,8 @@ pub enum Msg {
         at: DateTime<Utc>,
         readings: Readings,
     },
+    /// releases.log could not be written.
+    AuditFailed(String),
     /// What the live view's watchers saw.
     Cluster(ClusterUpdate),
     /// Progress, output or the end of an action.
@@ -98,6 +101,8 @@ pub enum Command {
     CancelAction {
         task: u64,
     },
+    /// Append the concluded release's line to releases.log.
+    AppendAudit(AuditRecord),
     /// Test-only: proves the terminal is restored after a panic.
     ForcePanic,
 }

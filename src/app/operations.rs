@@ -141,6 +141,8 @@ pub(super) fn start(app: &mut App, env: String, action: Action) -> Vec<Command> 
         app.log(Level::Warn, why);
         return Vec::new();
     }
+    // The baseline is on disk before the production deploy starts.
+    let mut commands = super::soak::baseline(app, &env, &action);
     app.tasks.insert(
         task,
         RunningTask {
@@ -152,12 +154,13 @@ pub(super) fn start(app: &mut App, env: String, action: Action) -> Vec<Command> 
             resumed: false,
         },
     );
-    vec![Command::StartAction {
+    commands.push(Command::StartAction {
         task,
         env,
         action,
         resume: false,
-    }]
+    });
+    commands
 }
 
 /// Actions the journal shows started and never finished: reconciled against the cluster,

@@ -4,8 +4,9 @@
 use super::modal::{
     Confirm, ConfirmThen, Input, InputFor, Modal, Pick, PickFor, release_type_options,
 };
+use super::update::record;
 use super::update::{record_from_modal, set_modal_error};
-use super::{App, Command, Level, operations};
+use super::{App, Command, Level, operations, soak};
 use crate::release::action::{Action, MigrationDirection, RollbackMethod};
 use crate::release::event::{Event, Verdict};
 use crate::release::rules;
@@ -70,6 +71,31 @@ fn submit_input(app: &mut App, purpose: InputFor, value: String) -> Vec<Command>
                 Vec::new()
             }
         }
+        InputFor::TriggerReason { kind } => {
+            if value.trim().is_empty() {
+                set_modal_error(
+                    app,
+                    "say what is broken: it is the rollback's reason".into(),
+                );
+                return Vec::new();
+            }
+            app.modal = None;
+            record(
+                app,
+                Event::TriggerFired {
+                    trigger: kind,
+                    detail: value.trim().to_string(),
+                },
+            )
+        }
+        InputFor::StableReason => record_from_modal(
+            app,
+            Event::Concluded {
+                verdict: crate::release::soak::Verdict::Stable {
+                    reason: Some(value.trim().to_string()),
+                },
+            },
+        ),
         InputFor::RollbackReason { method } => {
             if value.trim().is_empty() {
                 set_modal_error(app, "a rollback needs a reason".into());
@@ -225,6 +251,10 @@ fn submit_pick(app: &mut App, purpose: PickFor, value: String) -> Vec<Command> {
                 }
                 Err(_) => app.modal = None,
             }
+            Vec::new()
+        }
+        PickFor::ManualTrigger => {
+            soak::manual_trigger_chosen(app, &value);
             Vec::new()
         }
         PickFor::Migration => {

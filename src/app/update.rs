@@ -6,7 +6,7 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 use super::describe::{describe, event_name, level_of};
 use super::keymap;
 use super::modal::{self, Modal, Outcome};
-use super::{App, Command, Level, Msg, actions, mouse, operations, submit};
+use super::{App, Command, Level, Msg, actions, mouse, operations, soak, submit};
 use crate::release::event::Event;
 use crate::release::rules;
 
@@ -29,17 +29,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
         }
         Msg::Tick(now) => {
             app.now = now;
-            Vec::new()
+            soak::on_tick(app)
         }
-        Msg::Readings { env, at, readings } => {
-            // A poll that left before an environment switch is not this environment's.
-            if env == app.env
-                && let Some(board) = &mut app.gauges
-            {
-                // The release window (and its stricter thresholds) opens with the soak
-                // window, which the timeline issue brings; until then, normal thresholds.
-                board.record(at, &readings, false);
-            }
+        Msg::Readings { env, at, readings } => soak::on_readings(app, &env, at, &readings),
+        Msg::AuditFailed(e) => {
+            app.log(Level::Error, format!("releases.log NOT written: {e}"));
             Vec::new()
         }
         Msg::Recorded(entry) => {
@@ -48,7 +42,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
                 release.apply(&entry);
             }
             app.log(level_of(&entry.event), line);
-            Vec::new()
+            soak::after_recorded(app, &entry)
         }
         Msg::RecordFailed { event, error } => {
             app.log(

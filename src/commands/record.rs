@@ -50,6 +50,7 @@ pub fn run(common: &Common, release: Option<&str>) -> CmdResult {
                 | Event::BaselineCaptured { .. }
                 | Event::CheckpointRecorded { .. }
                 | Event::TriggerFired { .. }
+                | Event::AutoRollbackFired { .. }
         ) {
             return Err(usage(format!(
                 "stdin:{}: a script cannot record this kind of event (creation, check results and deploy actions come from the cockpit itself)",

@@ -59,6 +59,16 @@ pub fn unit_of(name: &str) -> &'static str {
     }
 }
 
+/// A value in the unit people read it in: 0.8% not 0.008, 412 ms not 0.412.
+pub fn format_value(unit: &str, v: f64) -> String {
+    match unit {
+        "ratio" => format!("{:.2}%", v * 100.0),
+        "s" => format!("{:.0} ms", v * 1000.0),
+        "req/s" => format!("{v:.1}/s"),
+        _ => format!("{v:.0}"),
+    }
+}
+
 /// A value judged against a threshold; `higher_is_worse` false means the threshold is a floor.
 pub fn judge(value: f64, threshold: Option<f64>, higher_is_worse: bool) -> GaugeStatus {
     let Some(t) = threshold else {

@@ -130,6 +130,10 @@ pub enum Event {
     AutoRollbackSet {
         armed: bool,
     },
+    /// The armed auto-rollback went off (it does so at most once).
+    AutoRollbackFired {
+        trigger: TriggerKind,
+    },
     /// The end of the release: stable, or rolled back.
     Concluded {
         #[serde(flatten)]

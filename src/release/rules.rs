@@ -157,6 +157,15 @@ pub fn check(release: &ReleaseState, config: &Config, event: &Event) -> Result<(
             }
             Ok(())
         }
+        Event::AutoRollbackFired { .. } => {
+            if release.soak.auto_rollback.is_none() {
+                return Err("auto-rollback is not armed".into());
+            }
+            if release.soak.auto_rollback_fired {
+                return Err("auto-rollback has fired already; it fires once".into());
+            }
+            Ok(())
+        }
         Event::AutoRollbackSet { armed } => {
             if release.soak.auto_rollback.is_some() == *armed {
                 return Err(format!(

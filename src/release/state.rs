@@ -262,6 +262,7 @@ impl ReleaseState {
                 by: entry.by.clone(),
                 at: entry.at,
             }),
+            Event::AutoRollbackFired { .. } => self.soak.auto_rollback_fired = true,
             Event::AutoRollbackSet { armed } => {
                 self.soak.auto_rollback = armed.then(|| entry.by.clone());
             }

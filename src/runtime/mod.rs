@@ -164,6 +164,13 @@ impl Runtime {
             Command::CancelAction { task } => {
                 self.runner.cancel(task);
             }
+            Command::AppendAudit(record) => {
+                if let Err(e) = crate::release::audit::append(&self.store.audit_log(), &record) {
+                    // The journal holds the conclusion; the line can be written again from it.
+                    tracing::error!("could not append to releases.log: {e}");
+                    queue.push_back(Msg::AuditFailed(e.to_string()));
+                }
+            }
             Command::ForcePanic => panic!("forced panic (the test-only F12 trigger)"),
         }
     }

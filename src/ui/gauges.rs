@@ -9,14 +9,7 @@ use crate::metrics::gauges::{Gauge, GaugeBoard, GaugeStatus};
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
-pub fn format_value(unit: &str, v: f64) -> String {
-    match unit {
-        "ratio" => format!("{:.2}%", v * 100.0),
-        "s" => format!("{:.0} ms", v * 1000.0),
-        "req/s" => format!("{v:.1}/s"),
-        _ => format!("{v:.0}"),
-    }
-}
+pub use crate::metrics::gauges::format_value;
 
 /// The last `width` readings; a gap (space) where there was no number.
 pub fn sparkline(g: &Gauge, width: usize) -> String {
