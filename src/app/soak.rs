@@ -68,6 +68,21 @@ pub(super) fn baseline(app: &mut App, env: &str, action: &Action) -> Vec<Command
     })]
 }
 
+/// After a (re)start: the gauges show the journaled baseline again, and the prompt and
+/// trigger clocks start afresh.
+pub(super) fn restore(app: &mut App) {
+    app.trigger_watch.reset();
+    app.stable_prompted = false;
+    let baseline = app.release.as_ref().and_then(|r| r.soak.baseline.clone());
+    if let (Some(board), Some((at, values))) = (&mut app.gauges, baseline) {
+        for g in board.gauges.values_mut() {
+            g.baseline = values
+                .get(g.name)
+                .map(|v| crate::metrics::gauges::Baseline { value: *v, at });
+        }
+    }
+}
+
 /// One poll of the gauges: judged against the release-window thresholds while the window
 /// is open, and watched by the rollback triggers.
 pub(super) fn on_readings(

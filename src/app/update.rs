@@ -75,6 +75,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
             app.checklist.selected = 0;
             app.running_checks.clear();
             app.runbook_selected = 0;
+            soak::restore(app);
             operations::resume_in_flight(app)
         }
         Msg::Cluster(u) => {

@@ -85,6 +85,12 @@ pub fn lines<'a>(board: &GaugeBoard, width: usize, theme: &Theme) -> Vec<Line<'a
             if spark > 0 {
                 spans.push(Span::styled(sparkline(g, spark), theme.dim()));
             }
+            if let Some(b) = &g.baseline {
+                spans.push(Span::styled(
+                    format!(" base {}", format_value(g.unit, b.value)),
+                    theme.dim(),
+                ));
+            }
             Line::from(spans)
         })
         .collect()

@@ -5,12 +5,12 @@ mod gates;
 mod gauges;
 mod help;
 mod modal;
-mod panes;
 mod rollout;
 mod runbook;
 mod status_bar;
 mod tasks;
 pub mod theme;
+mod timeline;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -39,7 +39,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         rollout::draw(frame, r, app, &theme);
     }
     if let Some(r) = areas.timeline {
-        panes::timeline(frame, r, app, &theme);
+        timeline::draw(frame, r, app, &theme);
     }
     if let Some(r) = areas.tasks {
         tasks::draw(frame, r, app, &theme);

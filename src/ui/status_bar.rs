@@ -10,7 +10,7 @@ use super::theme::Theme;
 use crate::app::{App, Pane};
 use crate::release::event::Verdict;
 use crate::release::gates::{Gate, GateStatus, Gates};
-use crate::release::schedule;
+use crate::release::{schedule, soak};
 
 /// A gate in a word or two; the gate panel beside the checklist has the detail.
 fn gate_span<'a>(gate: &Gate, theme: &Theme) -> Span<'a> {
@@ -65,12 +65,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, gates: Option<&Gates>, the
     }
     first.push(Span::raw(format!(" │ {}", app.operator)));
     let decided = app.release.as_ref().is_some_and(|r| r.decision.is_some());
-    // Sized to fit 80 columns: the calendar (and the go/no-go countdown), then the gates.
-    let mut second = vec![
-        Span::raw(" "),
-        Span::raw(schedule::describe(&app.config.schedule, app.now, decided)),
-        Span::raw(" │ "),
-    ];
+    // Sized to fit 80 columns: the calendar (and the go/no-go countdown), then the gates;
+    // in the soak window, where it stands and any trigger that fired, first.
+    let mut second = vec![Span::raw(" ")];
+    match soak_span(app, theme) {
+        Some(span) => second.push(span),
+        None => second.push(Span::raw(schedule::describe(
+            &app.config.schedule,
+            app.now,
+            decided,
+        ))),
+    }
+    second.push(Span::raw(" │ "));
     match gates {
         Some(g) => {
             second.push(gate_span(&g.staging, theme));
@@ -83,6 +89,32 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, gates: Option<&Gates>, the
         Paragraph::new(vec![Line::from(first), Line::from(second)]).style(theme.status_bar()),
         area,
     );
+}
+
+/// "SOAK T+47m/120", "TRIGGER FIRED", "STABLE" or "ROLLED BACK", once production is deployed.
+fn soak_span<'a>(app: &App, theme: &Theme) -> Option<Span<'a>> {
+    let r = app.release.as_ref()?;
+    let w = soak::window(r, &app.config)?;
+    Some(match &r.soak.verdict {
+        Some(soak::Verdict::Stable { .. }) => Span::styled("RELEASE STABLE", theme.ok()),
+        Some(soak::Verdict::RolledBack { .. }) => Span::styled("ROLLED BACK", theme.bad()),
+        None if !r.soak.triggers.is_empty() => Span::styled(
+            format!(
+                "ROLLBACK TRIGGER FIRED: {} (U rolls back)",
+                r.soak.triggers[0].kind.title()
+            ),
+            theme.bad(),
+        ),
+        None if w.is_open(app.now) => Span::styled(
+            format!(
+                "SOAK T+{}m/{}",
+                w.minutes(app.now).floor() as i64,
+                (w.end - w.t0).num_minutes()
+            ),
+            theme.warn(),
+        ),
+        None => Span::styled("SOAK OVER: Y declares stable", theme.warn()),
+    })
 }
 
 pub fn footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
