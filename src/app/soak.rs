@@ -367,8 +367,8 @@ pub(super) fn acknowledge(app: &mut App) -> Vec<Command> {
     };
     let due = soak::checkpoints(release, &app.config)
         .into_iter()
-        .filter(|c| c.due(&w, app.now) && c.acknowledged.is_none())
-        .last();
+        .rev()
+        .find(|c| c.due(&w, app.now) && c.acknowledged.is_none());
     match due {
         Some(c) => record(
             app,
