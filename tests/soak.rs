@@ -24,6 +24,11 @@ async fn deployed(release_type: &str) -> (Cockpit, DateTime<Utc>) {
         kubeconfig: "/nonexistent".into(),
         simulated: true,
     });
+    // Nothing listens on port 9: the deploy is journaled, then fails to reach the cluster.
+    c.rt.clients.insert(
+        "production".into(),
+        release_cockpit::cluster::client::for_url("http://127.0.0.1:9", "production"),
+    );
     c.app.gauges = Some(GaugeBoard::new(&c.app.config, "test source".into()));
     c.approve("cto", "Carla CTO");
     c.char('s');

@@ -132,6 +132,8 @@ pub struct App {
     pub collapsed_phases: BTreeSet<String>,
     /// The cluster the cockpit was started against, if any.
     pub cluster: Option<ClusterInfo>,
+    /// Environments whose cluster cannot be reached (no context, bad kubeconfig), and why.
+    pub unreachable: BTreeMap<String, String>,
     /// The environment's gauges, when a metrics source is connected.
     pub gauges: Option<GaugeBoard>,
     /// The live view of the environment's Deployment, when a cluster is connected.
@@ -180,6 +182,7 @@ impl App {
             quit: false,
             collapsed_phases: BTreeSet::new(),
             cluster: None,
+            unreachable: BTreeMap::new(),
             gauges: None,
             view: None,
             tasks: BTreeMap::new(),

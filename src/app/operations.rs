@@ -14,6 +14,9 @@ use crate::release::rules;
 use crate::release::runbook::{self, StepKind, StepState};
 use crate::tasks::runner::{TaskEvent, TaskMsg};
 
+/// How many output lines of a failed action are kept in the log.
+const FAILURE_TAIL: usize = 10;
+
 /// The task number a new action gets: past every journaled and every running one.
 fn next_task(app: &App) -> u64 {
     let journaled = app.release.as_ref().map_or(1, |r| r.next_task());
@@ -37,13 +40,19 @@ fn refusal(app: &App, env: &str, task: u64, action: &Action) -> Option<String> {
             busy.action.describe()
         ));
     }
-    if app.cluster.is_none()
-        && matches!(
-            action,
-            Action::Deploy { .. } | Action::Rollback { .. } | Action::Migrate { .. }
-        )
-    {
-        return Some(format!("no cluster is connected for {env}"));
+    let touches_cluster = matches!(
+        action,
+        Action::Deploy { .. } | Action::Rollback { .. } | Action::Migrate { .. }
+    );
+    if touches_cluster {
+        if app.cluster.is_none() {
+            return Some(format!("refused: no cluster is connected for {env}"));
+        }
+        if let Some(why) = app.unreachable.get(env) {
+            return Some(format!(
+                "refused: the cluster of {env} cannot be reached: {why}"
+            ));
+        }
     }
     let event = Event::ActionStarted {
         task,
@@ -233,7 +242,17 @@ pub(super) fn on_task(app: &mut App, msg: TaskMsg) -> Vec<Command> {
                 return Vec::new();
             };
             // The journaled ActionFinished is what the log shows (once it is on disk).
-            if !result.ok && matches!(t.action, Action::Deploy { .. }) {
+            if !result.ok {
+                // The output that explains a failure (a migration's log, a smoke test's
+                // assertion) arrives with its end: keep its tail in the log.
+                let skip = t.output.len().saturating_sub(FAILURE_TAIL);
+                for line in t.output.iter().skip(skip) {
+                    app.log(Level::Warn, format!("#{task} │ {line}"));
+                }
+            }
+            let reached_cluster =
+                result.detail["patched"] == true || result.detail["resumed"] == true;
+            if !result.ok && reached_cluster && matches!(t.action, Action::Deploy { .. }) {
                 app.log(
                     Level::Warn,
                     "the deploy did not roll out: U rolls back (previous revision, a chosen one, or the previous tag)",

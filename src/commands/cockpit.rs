@@ -140,12 +140,16 @@ pub fn launch(l: Launch) -> CmdResult {
                 kubeconfig: kubeconfig.clone(),
                 simulated: true,
             }),
-            None => clients.get(&app.env).and_then(|c| c.as_ref().ok()).map(|_| ClusterInfo {
+            None => clients.values().any(|c| c.is_ok()).then(|| ClusterInfo {
                 api: format!("kubeconfig context {}", config.environment(&app.env).map(|e| e.kube_context.as_str()).unwrap_or("")),
                 kubeconfig: std::env::var_os("KUBECONFIG").map(Into::into).unwrap_or_else(|| "~/.kube/config".into()),
                 simulated: false,
             }),
         };
+        app.unreachable = clients
+            .iter()
+            .filter_map(|(env, c)| c.as_ref().err().map(|e| (env.clone(), e.clone())))
+            .collect();
         for (env, c) in &clients {
             if let Err(e) = c {
                 tracing::warn!("no cluster for {env}: {e}");

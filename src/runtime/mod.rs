@@ -225,6 +225,30 @@ impl Runtime {
             queue.push_back(Msg::ActionRefused { task, why });
             return;
         }
+        let client = self
+            .clients
+            .get(&env)
+            .cloned()
+            .unwrap_or_else(|| Err(format!("no cluster is connected for {env}")));
+        if !resume && action.mutating() && client.is_err() {
+            // Nothing is journaled for an action that cannot reach its cluster.
+            let why = client.err().unwrap_or_default();
+            queue.push_back(Msg::ActionRefused {
+                task,
+                why: format!("{env} has no cluster to act on: {why}"),
+            });
+            return;
+        }
+        if resume && action.mutating() && client.is_err() {
+            // Without the cluster there is nothing to reconcile against: the action stays in
+            // flight in the journal (and keeps the environment closed to other changes).
+            let why = client.err().unwrap_or_default();
+            queue.push_back(Msg::ActionRefused {
+                task,
+                why: format!("cannot reconcile #{task} yet ({why}); it stays in flight"),
+            });
+            return;
+        }
         if !resume {
             let Some(journal) = &mut self.journal else {
                 queue.push_back(Msg::ActionRefused {
@@ -249,21 +273,6 @@ impl Runtime {
                     return;
                 }
             }
-        }
-        let client = self
-            .clients
-            .get(&env)
-            .cloned()
-            .unwrap_or_else(|| Err(format!("no cluster is connected for {env}")));
-        if resume && action.mutating() && client.is_err() {
-            // Without the cluster there is nothing to reconcile against: the action stays in
-            // flight in the journal (and keeps the environment closed to other changes).
-            let why = client.err().unwrap_or_default();
-            queue.push_back(Msg::ActionRefused {
-                task,
-                why: format!("cannot reconcile #{task} yet ({why}); it stays in flight"),
-            });
-            return;
         }
         let version = journal_version(self.journal.as_ref());
         let stamp = self.clock.now().format("%Y%m%dT%H%M%SZ");

@@ -223,10 +223,34 @@ pub async fn run(action: Action, resume: bool, ctx: TaskCtx, w: Work) -> TaskRes
 /// After a restart: the image is set (follow the rollout) or it is not (say so, send nothing).
 async fn resume_image(client: &Client, ctx: &TaskCtx, w: &Work, image: &str) -> TaskResult {
     let api: Api<Deployment> = Api::namespaced(client.clone(), &w.target.namespace);
-    let current = match api.get(&w.target.deployment).await {
-        Ok(d) => d,
-        Err(e) => {
-            return TaskResult::failed(format!("cannot read the deployment: {e}"), json!(null));
+    // The cluster may be out of reach just after a restart; what was sent is unknown until
+    // it answers, so keep asking (until cancelled or the runner's timeout) rather than
+    // journal a failure for a deploy that may well have succeeded.
+    let mut wait = std::time::Duration::from_millis(100);
+    let current = loop {
+        match api.get(&w.target.deployment).await {
+            Ok(d) => break d,
+            Err(kube::Error::Api(status)) if status.code == 404 => {
+                return TaskResult::failed(
+                    format!(
+                        "deployment {:?} is not in namespace {:?}: {}",
+                        w.target.deployment, w.target.namespace, status.message
+                    ),
+                    json!(null),
+                );
+            }
+            Err(e) => {
+                let why = actions::ActionError::from_kube("reading the deployment to reconcile", e);
+                ctx.progress(format!("{why}; retrying"));
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = ctx.cancelled() => return TaskResult::failed(
+                        format!("cancelled while the cluster was out of reach ({why}); the deploy's outcome is unknown"),
+                        json!({"interrupted": true}),
+                    ),
+                }
+                wait = (wait * 2).min(std::time::Duration::from_secs(2));
+            }
         }
     };
     let running = current
