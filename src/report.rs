@@ -8,8 +8,8 @@ use crate::config::{Config, Environment};
 use crate::metrics::gauges::GaugeBoard;
 use crate::release::gates::{self, Gate};
 use crate::release::progress::{self, PhaseProgress};
-use crate::release::runbook;
 use crate::release::state::{ItemState, ReleaseState};
+use crate::release::{runbook, soak};
 
 #[derive(Serialize)]
 struct ItemReport<'a> {
@@ -119,9 +119,75 @@ pub fn status_json(
                 "state": runbook::state(step, release, config, &g),
             }))
             .collect::<Vec<_>>(),
+        "soak": soak_json(config, release, now),
         // The live rollout is the cockpit's (watchers); a snapshot reads only the journal.
         "rollout": null,
         "gauges": gauges.map(|b| &b.gauges),
         "journal_warning": journal_warning,
     })
+}
+
+/// The soak window for whoever takes over: where it stands, each checkpoint, what fired.
+fn soak_json(config: &Config, release: &ReleaseState, now: DateTime<Utc>) -> serde_json::Value {
+    let Some(w) = soak::window(release, config) else {
+        return serde_json::Value::Null;
+    };
+    serde_json::json!({
+        "t0": w.t0,
+        "end": w.end,
+        "minutes": w.minutes(now).floor() as i64,
+        "open": w.is_open(now) && release.soak.verdict.is_none(),
+        "baseline": release.soak.baseline.as_ref().map(|(at, g)| serde_json::json!({"at": at, "gauges": g})),
+        "checkpoints": soak::checkpoints(release, config),
+        "triggers": release.soak.triggers,
+        "auto_rollback": release.soak.auto_rollback,
+        "auto_rollback_fired": release.soak.auto_rollback_fired,
+        "breaches": soak::breaches(release),
+        "verdict": release.soak.verdict,
+    })
+}
+
+/// The soak window in a few lines: the handoff to the on-call who takes over.
+pub fn soak_summary(config: &Config, release: &ReleaseState, now: DateTime<Utc>) -> String {
+    let Some(w) = soak::window(release, config) else {
+        return "soak window: not open (no production deploy yet)\n".into();
+    };
+    let mut out = match &release.soak.verdict {
+        Some(soak::Verdict::Stable { .. }) => "soak window: release STABLE\n".to_string(),
+        Some(soak::Verdict::RolledBack { method, reason }) => {
+            format!("soak window: ROLLED BACK ({method}): {reason}\n")
+        }
+        None if w.is_open(now) => format!(
+            "soak window: T+{}m of {} (since {})\n",
+            w.minutes(now).floor() as i64,
+            (w.end - w.t0).num_minutes(),
+            w.t0.format("%Y-%m-%d %H:%M UTC")
+        ),
+        None => "soak window: over; the verdict is due\n".to_string(),
+    };
+    for c in soak::checkpoints(release, config) {
+        let state = match &c.snapshot {
+            Some(s) if s.passed => "passed".to_string(),
+            Some(s) => format!("FAILED: {}", s.failures.join(", ")),
+            None => "pending".to_string(),
+        };
+        let ack = c
+            .acknowledged
+            .as_ref()
+            .map(|(by, _)| format!(" (ack {by})"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  T+{:<4}{:<28}{state}{ack}\n",
+            c.at_minutes, c.title
+        ));
+    }
+    for t in &release.soak.triggers {
+        out.push_str(&format!(
+            "  TRIGGER {} at {}: {}\n",
+            t.kind.title(),
+            t.at.format("%H:%M:%S"),
+            t.detail
+        ));
+    }
+    out
 }

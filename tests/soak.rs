@@ -132,6 +132,21 @@ async fn checkpoints_are_recorded_at_their_minute_with_the_gauges_then() {
         "{}",
         c.last_log()
     );
+    // The handoff: what the on-call taking over reads in `status`.
+    let summary = release_cockpit::report::soak_summary(&c.app.config, c.release(), c.now());
+    assert!(
+        summary.starts_with("soak window: T+15m of 120"),
+        "{summary}"
+    );
+    assert!(summary.contains("T+5   First health checks"), "{summary}");
+    assert!(
+        summary.contains("FAILED: error_rate 0.80% past 0.50% (ack alice)"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("T+30  Extended metrics review     pending"),
+        "{summary}"
+    );
 }
 
 #[tokio::test]

@@ -53,6 +53,7 @@ pub fn run(common: &Common, release: Option<&str>, json: bool) -> CmdResult {
             text.push_str(&format!("  - {}\n", b.describe(&config)));
         }
     }
+    text.push_str(&report::soak_summary(&config, &release, now));
     emit(&text)?;
     Ok(())
 }
