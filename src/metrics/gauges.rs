@@ -10,7 +10,9 @@ use super::source::{Reading, Readings};
 use crate::config::{Config, GAUGES};
 
 /// How many readings a gauge keeps for its sparkline.
-pub const HISTORY: usize = 240;
+pub const HISTORY: usize = 10_000;
+/// How far back the history reaches: the soak window's T-15..T+120 with room to spare.
+pub const HISTORY_SPAN_SECS: i64 = 3 * 3600;
 /// A value past this share of its threshold is a warning.
 const WARN_AT: f64 = 0.8;
 
@@ -144,7 +146,8 @@ impl GaugeBoard {
             g.reading = reading;
             g.updated = Some(at);
             g.history.push_back((at, g.value));
-            while g.history.len() > HISTORY {
+            let oldest = at - chrono::Duration::seconds(HISTORY_SPAN_SECS);
+            while g.history.len() > HISTORY || g.history.front().is_some_and(|(t, _)| *t < oldest) {
                 g.history.pop_front();
             }
         }

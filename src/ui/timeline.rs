@@ -29,7 +29,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 format!("{} gauges, from the {}:", app.env, board.source),
                 theme.dim(),
             ));
-            gauges.extend(super::gauges::lines(board, width, theme));
+            // In the window the sparklines run from T-15 to now, as the procedure reads them.
+            let span = window.map(|w| {
+                let to = if app.now < w.end { app.now } else { w.end };
+                (w.t0 - Duration::minutes(15), to)
+            });
+            gauges.extend(super::gauges::lines(board, width, span, theme));
         }
         None => gauges.push(Line::styled("No metrics source connected.", theme.warn())),
     }
