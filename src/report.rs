@@ -142,7 +142,7 @@ fn soak_json(config: &Config, release: &ReleaseState, now: DateTime<Utc>) -> ser
         "triggers": release.soak.triggers,
         "auto_rollback": release.soak.auto_rollback,
         "auto_rollback_fired": release.soak.auto_rollback_fired,
-        "breaches": soak::breaches(release),
+        "breaches": soak::breaches(release, config),
         "verdict": release.soak.verdict,
     })
 }

@@ -197,6 +197,17 @@ fn snapshot(app: &App, at_minutes: i64) -> CheckpointSnapshot {
             rollout.as_deref().unwrap_or("no rollout status")
         ));
     }
+    // The deploy that opened the window must itself have succeeded.
+    if let Some(release) = &app.release
+        && let Some(w) = soak::window(release, &app.config)
+        && let Some(deploy) = release
+            .actions
+            .iter()
+            .find(|a| a.started == w.t0 && matches!(a.action, Action::Deploy { .. }))
+        && let Some((_, outcome)) = deploy.finished.as_ref().filter(|(_, o)| !o.ok)
+    {
+        failures.push(format!("the production deploy failed: {}", outcome.summary));
+    }
     if let Some(release) = &app.release
         && let Some(env) = window_env(release, &app.config)
         && let Some(last) = release
@@ -405,7 +416,7 @@ pub(super) fn declare_stable(app: &mut App) {
         );
         return;
     }
-    let breaches = soak::breaches(release);
+    let breaches = soak::breaches(release, &app.config);
     if breaches.is_empty() {
         app.modal = Some(Modal::Confirm(Confirm::new(
             "Declare the release stable?",

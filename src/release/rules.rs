@@ -183,7 +183,7 @@ pub fn check(release: &ReleaseState, config: &Config, event: &Event) -> Result<(
                 SoakVerdict::Stable { reason } => {
                     soak::window(release, config)
                         .ok_or("nothing to declare stable: production was not deployed")?;
-                    let breaches = soak::breaches(release);
+                    let breaches = soak::breaches(release, config);
                     if !breaches.is_empty() && reason.as_deref().is_none_or(|r| r.trim().is_empty())
                     {
                         return Err(format!(

@@ -187,14 +187,25 @@ pub enum Verdict {
 
 /// Breaches the window has seen: checkpoints that failed and triggers that fired. A window
 /// with any needs a reason to be declared stable.
-pub fn breaches(release: &ReleaseState) -> Vec<String> {
-    let mut out: Vec<String> = release
-        .soak
-        .snapshots
-        .values()
-        .filter(|s| !s.passed)
-        .map(|s| format!("T+{}: {}", s.at_minutes, s.failures.join(", ")))
-        .collect();
+pub fn breaches(release: &ReleaseState, config: &Config) -> Vec<String> {
+    // The production deploy that opened the window (or a later one) must have succeeded.
+    let since = window(release, config).map(|w| w.t0);
+    let failed_deploy = release
+        .actions
+        .iter()
+        .filter(|a| matches!(a.action, Action::Deploy { .. }))
+        .filter(|a| since.is_some_and(|t0| a.started >= t0))
+        .filter_map(|a| a.finished.as_ref().filter(|(_, o)| !o.ok))
+        .map(|(_, o)| format!("the deploy failed: {}", o.summary));
+    let mut out: Vec<String> = failed_deploy.collect();
+    out.extend(
+        release
+            .soak
+            .snapshots
+            .values()
+            .filter(|s| !s.passed)
+            .map(|s| format!("T+{}: {}", s.at_minutes, s.failures.join(", "))),
+    );
     out.extend(
         release
             .soak

@@ -117,7 +117,10 @@ pub async fn start(sb: Arc<Sandbox>, listen: SocketAddr) -> std::io::Result<Runn
                 _ = ctl_sb.kick.notified() => {}
                 _ = ctl_stop.wait_for(|s| *s) => return,
             }
-            ctl_sb.reconcile();
+            // A pass over thousands of pods is synchronous work: off the async workers, so
+            // a cockpit sharing this runtime (the demo) keeps drawing meanwhile.
+            let sb = ctl_sb.clone();
+            let _ = tokio::task::spawn_blocking(move || sb.reconcile()).await;
         }
     });
     Ok(Running {

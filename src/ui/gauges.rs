@@ -89,11 +89,17 @@ pub fn lines<'a>(
     span: Option<(DateTime<Utc>, DateTime<Utc>)>,
     theme: &Theme,
 ) -> Vec<Line<'a>> {
-    let spark = width.saturating_sub(44).min(30);
     board
         .gauges
         .values()
         .map(|g| {
+            let base = g
+                .baseline
+                .as_ref()
+                .map(|b| format!(" base {}", format_value(g.unit, b.value)))
+                .unwrap_or_default();
+            // The fixed columns take 52 (name 20, value 9, limit 12, status 10, spaces).
+            let spark = width.saturating_sub(52 + base.chars().count()).min(30);
             let value = match g.value {
                 Some(v) => format_value(g.unit, v),
                 None => "—".to_string(),
@@ -108,7 +114,7 @@ pub fn lines<'a>(
             let mut spans = vec![
                 Span::raw(format!("{:<20}", g.name)),
                 Span::styled(format!("{value:>9}"), theme.title()),
-                Span::styled(format!("{limit:<10} "), theme.dim()),
+                Span::styled(format!("{limit:<12} "), theme.dim()),
                 Span::styled(
                     format!("{:<10}", status_word(g.status)),
                     status_style(g.status, theme),
@@ -121,11 +127,8 @@ pub fn lines<'a>(
                 };
                 spans.push(Span::styled(line, theme.dim()));
             }
-            if let Some(b) = &g.baseline {
-                spans.push(Span::styled(
-                    format!(" base {}", format_value(g.unit, b.value)),
-                    theme.dim(),
-                ));
+            if !base.is_empty() {
+                spans.push(Span::styled(base, theme.dim()));
             }
             Line::from(spans)
         })

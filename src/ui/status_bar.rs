@@ -98,10 +98,12 @@ fn soak_span<'a>(app: &App, theme: &Theme) -> Option<Span<'a>> {
     Some(match &r.soak.verdict {
         Some(soak::Verdict::Stable { .. }) => Span::styled("RELEASE STABLE", theme.ok()),
         Some(soak::Verdict::RolledBack { .. }) => Span::styled("ROLLED BACK", theme.bad()),
+        // Short: the minute and the gates must still fit in 80 columns.
         None if !r.soak.triggers.is_empty() => Span::styled(
             format!(
-                "ROLLBACK TRIGGER FIRED: {} (U rolls back)",
-                r.soak.triggers[0].kind.title()
+                "T+{}m/{} TRIGGER FIRED (U)",
+                w.minutes(app.now).floor() as i64,
+                (w.end - w.t0).num_minutes()
             ),
             theme.bad(),
         ),

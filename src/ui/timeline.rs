@@ -120,7 +120,13 @@ fn soak_lines(
         ));
     }
     if release.soak.verdict.is_none() {
-        for (kind, since) in app.trigger_watch.holding() {
+        let fired: Vec<_> = release.soak.triggers.iter().map(|t| t.kind).collect();
+        for (kind, since) in app
+            .trigger_watch
+            .holding()
+            .iter()
+            .filter(|(k, _)| !fired.contains(k))
+        {
             let held = (now - *since).num_seconds().max(0);
             lines.push(Line::styled(
                 format!(
@@ -154,6 +160,7 @@ fn soak_lines(
         let (mark, style, note) = match &c.snapshot {
             Some(s) if s.passed => ("✓", theme.ok(), "passed".to_string()),
             Some(s) => ("✗", theme.bad(), s.failures.join(", ")),
+            None if release.soak.verdict.is_some() => ("-", theme.dim(), "not reached".into()),
             None if now >= due_at => ("…", theme.warn(), "checking".into()),
             None => (
                 "○",
