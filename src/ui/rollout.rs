@@ -96,7 +96,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                     "{} rev {:<3} {:<28} {}/{} ",
                     if r.current { "▶" } else { " " },
                     r.revision,
-                    r.image,
+                    keep_end(&r.image, 28),
                     r.ready,
                     r.replicas
                 ),
@@ -147,6 +147,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
+/// At most `w` characters, keeping the end (a tag, a pod's suffix) where it differs.
+fn keep_end(s: &str, w: usize) -> String {
+    let len = s.chars().count();
+    if len <= w {
+        return s.to_string();
+    }
+    let tail: String = s.chars().skip(len - (w - 1)).collect();
+    format!("…{tail}")
+}
+
 fn pod_header(width: usize) -> String {
     let name = name_width(width);
     format!(
@@ -180,13 +190,7 @@ fn pod_lines<'a>(
             _ => bad,
         };
         // Pods differ in their suffix: a narrow column keeps the end of the name.
-        let len = p.name.chars().count();
-        let name: String = if len > name_w {
-            let tail: String = p.name.chars().skip(len - (name_w - 1)).collect();
-            format!("…{tail}")
-        } else {
-            p.name.clone()
-        };
+        let name = keep_end(&p.name, name_w);
         let rev = p
             .revision
             .map(|r| r.to_string())
