@@ -147,6 +147,16 @@ pub struct App {
     pub trigger_watch: TriggerWatch,
     /// The end-of-window prompt was given.
     pub stable_prompted: bool,
+    /// A rollback waiting for the deploy it takes over from to end.
+    pub queued: Option<QueuedAction>,
+}
+
+/// An action to start as soon as another one's end is journaled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedAction {
+    pub after: u64,
+    pub env: String,
+    pub action: Action,
 }
 
 /// Where the cluster is; the live view of it is the rollout pane's (issue 5).
@@ -190,6 +200,7 @@ impl App {
             pod_scroll: 0,
             trigger_watch: TriggerWatch::default(),
             stable_prompted: false,
+            queued: None,
         }
     }
 

@@ -4,7 +4,7 @@
 
 use super::modal::{Confirm, ConfirmThen, Input, InputFor, Modal, Pick, PickFor, PickOption};
 use super::update::{no_release, record};
-use super::{App, Command, Level, RunningTask, TASK_OUTPUT_LINES};
+use super::{App, Command, Level, QueuedAction, RunningTask, TASK_OUTPUT_LINES};
 use crate::cluster::ClusterUpdate;
 use crate::cluster::view::ClusterView;
 use crate::cluster::{ClusterMsg, Target};
@@ -144,6 +144,25 @@ fn consequences(app: &App, env: &str, action: &Action) -> Vec<String> {
 /// After the confirmation: the runtime journals the start, then runs it.
 pub(super) fn start(app: &mut App, env: String, action: Action) -> Vec<Command> {
     app.modal = None;
+    // A rollback takes over from a deploy still rolling out in the same environment: the
+    // deploy's follow is cancelled, and the rollback starts once its end is on disk.
+    if matches!(action, Action::Rollback { .. })
+        && let Some((&running, _)) = app
+            .tasks
+            .iter()
+            .find(|(_, t)| t.env == env && matches!(t.action, Action::Deploy { .. }))
+    {
+        app.log(
+            Level::Warn,
+            format!("stopping #{running} (the deploy) so the rollback can start"),
+        );
+        app.queued = Some(QueuedAction {
+            after: running,
+            env,
+            action,
+        });
+        return vec![Command::CancelAction { task: running }];
+    }
     let task = next_task(app);
     // The world may have moved while the dialog was open.
     if let Some(why) = refusal(app, &env, task, &action) {
@@ -170,6 +189,17 @@ pub(super) fn start(app: &mut App, env: String, action: Action) -> Vec<Command> 
         resume: false,
     });
     commands
+}
+
+/// Starts the action queued behind `finished`, now that its end is journaled.
+pub(super) fn start_queued(app: &mut App, finished: u64) -> Vec<Command> {
+    match app.queued.take() {
+        Some(q) if q.after == finished => start(app, q.env, q.action),
+        other => {
+            app.queued = other;
+            Vec::new()
+        }
+    }
 }
 
 /// Actions the journal shows started and never finished: reconciled against the cluster,

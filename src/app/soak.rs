@@ -233,6 +233,11 @@ fn snapshot(app: &App, at_minutes: i64) -> CheckpointSnapshot {
 pub(super) fn after_recorded(app: &mut App, entry: &Entry) -> Vec<Command> {
     match &entry.event {
         Event::TriggerFired { trigger, detail } => on_trigger(app, *trigger, detail),
+        Event::ActionFinished { task, .. }
+            if app.queued.as_ref().is_some_and(|q| q.after == *task) =>
+        {
+            super::operations::start_queued(app, *task)
+        }
         Event::ActionFinished { task, outcome } if outcome.ok => {
             let Some(release) = &app.release else {
                 return Vec::new();

@@ -45,11 +45,16 @@ pub fn length(config: &Config) -> Duration {
 }
 
 /// The production deploy that opened the window: the first deploy of this version to a
-/// protected environment.
+/// protected environment that reached the cluster (or is still under way). One that failed
+/// before setting anything (the API out of reach) opens nothing.
 pub fn window(release: &ReleaseState, config: &Config) -> Option<Window> {
     let deploy = release.actions.iter().find(|a| {
         matches!(&a.action, Action::Deploy { version, .. } if *version == release.version)
             && config.environment(&a.env).is_some_and(|e| e.protected)
+            && match &a.finished {
+                None => true,
+                Some((_, o)) => o.ok || o.detail["patched"] == true || o.detail["resumed"] == true,
+            }
     })?;
     Some(Window {
         t0: deploy.started,
