@@ -6,7 +6,7 @@ use super::modal::{
     Confirm, ConfirmThen, Input, InputFor, Modal, Pick, PickFor, PickOption, release_type_options,
 };
 use super::update::{no_release, record};
-use super::{App, Command, Level, Pane, RunningCheck, operations, soak};
+use super::{App, Command, Level, Pane, RunningCheck, menus, operations, soak};
 use crate::release::event::Event;
 use crate::release::rules;
 use crate::release::runbook::StepKind;
@@ -145,8 +145,8 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Command> {
         }
         Action::FocusPane(i) => app.focus = Pane::ALL[i.min(Pane::ALL.len() - 1)],
         Action::Deploy => return operations::deploy(app),
-        Action::Rollback => return operations::rollback_menu(app),
-        Action::Migrations => return operations::migrations_menu(app),
+        Action::Rollback => return menus::rollback_menu(app),
+        Action::Migrations => return menus::migrations_menu(app),
         Action::Backup => return probe(app, StepKind::Backup),
         Action::Health => return probe(app, StepKind::Health),
         Action::Smoke => return probe(app, StepKind::Smoke),

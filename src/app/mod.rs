@@ -8,6 +8,7 @@ pub mod checklist;
 mod describe;
 pub mod keymap;
 pub mod layout;
+mod menus;
 pub mod modal;
 mod mouse;
 pub mod msg;

@@ -2,13 +2,13 @@
 //! the one-change-per-environment guard before any dialog opens), confirming it (typed for a
 //! protected environment), and folding in what the running task and the watchers report.
 
-use super::modal::{Confirm, ConfirmThen, Input, InputFor, Modal, Pick, PickFor, PickOption};
+use super::modal::{Confirm, ConfirmThen, Input, InputFor, Modal};
 use super::update::{no_release, record};
 use super::{App, Command, Level, QueuedAction, RunningTask, TASK_OUTPUT_LINES};
 use crate::cluster::ClusterUpdate;
 use crate::cluster::view::ClusterView;
 use crate::cluster::{ClusterMsg, Target};
-use crate::release::action::{Action, ActionOutcome, MigrationDirection, RollbackMethod};
+use crate::release::action::{Action, ActionOutcome, MigrationDirection};
 use crate::release::event::Event;
 use crate::release::rules;
 use crate::release::runbook::{self, StepKind, StepState};
@@ -431,143 +431,6 @@ pub(super) fn deploy(app: &mut App) -> Vec<Command> {
         Some(a) => request(app, &env, a),
         None => Vec::new(),
     }
-}
-
-/// The rollback menu: kubectl's three methods, and the database downgrade beside them.
-pub(super) fn rollback_menu(app: &mut App) -> Vec<Command> {
-    if app.release.is_none() {
-        no_release(app);
-        return Vec::new();
-    }
-    let revisions = app
-        .view
-        .as_ref()
-        .filter(|v| v.target.env == app.env)
-        .map(|v| v.revisions().to_vec())
-        .unwrap_or_default();
-    let current = revisions.iter().find(|r| r.current);
-    let previous = revisions.iter().find(|r| !r.current);
-    let none = |what: &str| Some(format!("no {what} in the revision history"));
-    let mut options = vec![PickOption {
-        id: "previous".into(),
-        label: match previous {
-            Some(p) => format!(
-                "undo to the previous revision ({}: {})",
-                p.revision, p.image
-            ),
-            None => "undo to the previous revision".into(),
-        },
-        disabled: if previous.is_none() && !revisions.is_empty() {
-            none("previous revision")
-        } else {
-            None
-        },
-    }];
-    options.push(PickOption {
-        id: "revision".into(),
-        label: "undo to a chosen revision…".into(),
-        disabled: if revisions.len() < 2 && !revisions.is_empty() {
-            none("other revision")
-        } else {
-            None
-        },
-    });
-    let previous_image = previous
-        .map(|p| p.image.clone())
-        .filter(|img| !img.is_empty() && current.is_none_or(|c| c.image != *img));
-    options.push(PickOption {
-        id: "image".into(),
-        label: match &previous_image {
-            Some(img) => format!("set the previous image tag ({img})"),
-            None => "set the previous image tag".into(),
-        },
-        disabled: previous_image
-            .is_none()
-            .then(|| "no previous image is known".to_string()),
-    });
-    let down = app
-        .config
-        .environment(&app.env)
-        .map(|e| e.migrate_down.join(" "))
-        .unwrap_or_default();
-    options.push(PickOption {
-        id: "downgrade".into(),
-        label: format!("database downgrade ({down})"),
-        disabled: None,
-    });
-    app.modal = Some(Modal::Pick(Pick::new(
-        format!("Roll back {}", app.env),
-        options,
-        PickFor::RollbackMethod { previous_image },
-    )));
-    Vec::new()
-}
-
-pub(super) fn revision_menu(app: &mut App) {
-    let options: Vec<PickOption> = app
-        .view
-        .as_ref()
-        .map(|v| {
-            v.revisions()
-                .iter()
-                .map(|r| PickOption {
-                    id: r.revision.to_string(),
-                    label: format!(
-                        "{}  {}  {}",
-                        r.revision,
-                        r.image,
-                        r.change_cause.as_deref().unwrap_or("<none>")
-                    ),
-                    disabled: r.current.then(|| "running now".to_string()),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    if options.is_empty() {
-        app.modal = None;
-        app.log(
-            Level::Warn,
-            "no revision history is known yet for this environment",
-        );
-        return;
-    }
-    app.modal = Some(Modal::Pick(Pick::new(
-        "Undo to revision",
-        options,
-        PickFor::RollbackRevision,
-    )));
-}
-
-pub(super) fn ask_rollback_reason(app: &mut App, method: RollbackMethod) {
-    app.modal = Some(Modal::Input(Input::new(
-        "Rollback reason",
-        format!("Why {}? (journaled)", method.describe()),
-        InputFor::RollbackReason { method },
-    )));
-}
-
-pub(super) fn migrations_menu(app: &mut App) -> Vec<Command> {
-    let Some(e) = app.config.environment(&app.env) else {
-        return Vec::new();
-    };
-    let options = vec![
-        PickOption {
-            id: "up".into(),
-            label: format!("upgrade: {}", e.migrate_up.join(" ")),
-            disabled: None,
-        },
-        PickOption {
-            id: "down".into(),
-            label: format!("downgrade: {}", e.migrate_down.join(" ")),
-            disabled: None,
-        },
-    ];
-    app.modal = Some(Modal::Pick(Pick::new(
-        format!("Migrations in {}", app.env),
-        options,
-        PickFor::Migration,
-    )));
-    Vec::new()
 }
 
 /// Runs a runbook step: its action behind its confirmation, or the staging validation.

@@ -6,7 +6,7 @@ use super::modal::{
 };
 use super::update::record;
 use super::update::{record_from_modal, set_modal_error};
-use super::{App, Command, Level, operations, soak};
+use super::{App, Command, Level, menus, operations, soak};
 use crate::release::action::{Action, MigrationDirection, RollbackMethod};
 use crate::release::event::{Event, Verdict};
 use crate::release::rules;
@@ -221,16 +221,16 @@ fn submit_pick(app: &mut App, purpose: PickFor, value: String) -> Vec<Command> {
         }
         PickFor::RollbackMethod { previous_image } => match value.as_str() {
             "previous" => {
-                operations::ask_rollback_reason(app, RollbackMethod::Previous);
+                menus::ask_rollback_reason(app, RollbackMethod::Previous);
                 Vec::new()
             }
             "revision" => {
-                operations::revision_menu(app);
+                menus::revision_menu(app);
                 Vec::new()
             }
             "image" => match previous_image {
                 Some(image) => {
-                    operations::ask_rollback_reason(app, RollbackMethod::Image { image });
+                    menus::ask_rollback_reason(app, RollbackMethod::Image { image });
                     Vec::new()
                 }
                 None => Vec::new(),
@@ -247,7 +247,7 @@ fn submit_pick(app: &mut App, purpose: PickFor, value: String) -> Vec<Command> {
         PickFor::RollbackRevision => {
             match value.parse() {
                 Ok(revision) => {
-                    operations::ask_rollback_reason(app, RollbackMethod::ToRevision { revision })
+                    menus::ask_rollback_reason(app, RollbackMethod::ToRevision { revision })
                 }
                 Err(_) => app.modal = None,
             }
