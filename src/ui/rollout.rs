@@ -81,22 +81,33 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             None => format!("{}={}", c.type_, c.status),
         })
         .collect();
+    // What the pane can do without when it is short: conditions, revisions, Jobs.
+    let mut extra: Vec<Line> = Vec::new();
     if !conditions.is_empty() {
-        top.push(Line::styled(conditions.join(" · "), theme.dim()));
+        extra.push(Line::styled(conditions.join(" · "), theme.dim()));
     }
+    // The image column fits the longest tag shown (a narrow pane keeps each tag's end).
+    let image_w = view
+        .revisions()
+        .iter()
+        .take(REVISIONS)
+        .map(|r| r.image.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(12, 40);
     for r in view.revisions().iter().take(REVISIONS) {
         let age = r
             .created
             .map(|c| human_duration(app.now - c))
             .unwrap_or_default();
         let style = if r.current { theme.ok() } else { theme.base() };
-        top.push(Line::from(vec![
+        extra.push(Line::from(vec![
             Span::styled(
                 format!(
-                    "{} rev {:<3} {:<28} {}/{} ",
+                    "{} rev {:<3} {:<image_w$} {}/{} ",
                     if r.current { "▶" } else { " " },
                     r.revision,
-                    keep_end(&r.image, 28),
+                    keep_end(&r.image, image_w),
                     r.ready,
                     r.replicas
                 ),
@@ -114,7 +125,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             JobState::Complete => ("Complete".to_string(), theme.ok()),
             JobState::Failed(reason) => (format!("Failed ({reason})"), theme.bad()),
         };
-        top.push(Line::from(vec![
+        extra.push(Line::from(vec![
             Span::styled(format!("job {} ", j.name), theme.base()),
             Span::styled(state, style),
             Span::styled(format!("  {}", j.command.join(" ")), theme.dim()),
@@ -137,10 +148,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             ])
         })
         .collect();
+    // A short pane keeps kubectl's verdict, a few pods and the newest warning before the
+    // revisions and conditions: the pods are what a rollout is about.
+    let mut warnings = warnings;
+    let want_pods = view.pod_count().min(3);
+    let fixed = top.len() + 1 + want_pods;
+    if fixed + warnings.len() > height {
+        warnings.truncate(1);
+    }
+    let extra_rows = height
+        .saturating_sub(fixed + warnings.len())
+        .min(extra.len());
+    extra.truncate(extra_rows);
     let pod_rows = height
-        .saturating_sub(top.len() + 1 + warnings.len())
+        .saturating_sub(top.len() + extra.len() + 1 + warnings.len())
         .min(view.pod_count());
     let mut lines = top;
+    lines.extend(extra);
     lines.push(Line::styled(pod_header(width), theme.title()));
     lines.extend(pod_lines(view, app, theme, pod_rows, width));
     lines.extend(warnings);
