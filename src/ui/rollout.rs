@@ -83,9 +83,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .collect();
     // What the pane can do without when it is short: conditions, revisions, Jobs.
     let mut extra: Vec<Line> = Vec::new();
-    if !conditions.is_empty() {
-        extra.push(Line::styled(conditions.join(" · "), theme.dim()));
-    }
     // The image column fits the longest tag shown (a narrow pane keeps each tag's end).
     let image_w = view
         .revisions()
@@ -101,7 +98,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .map(|c| human_duration(app.now - c))
             .unwrap_or_default();
         let style = if r.current { theme.ok() } else { theme.base() };
-        extra.push(Line::from(vec![
+        // What runs now is never dropped for room; older revisions are.
+        let into = if r.current { &mut top } else { &mut extra };
+        into.push(Line::from(vec![
             Span::styled(
                 format!(
                     "{} rev {:<3} {:<image_w$} {}/{} ",
@@ -118,6 +117,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 theme.dim(),
             ),
         ]));
+    }
+    if !conditions.is_empty() {
+        extra.push(Line::styled(conditions.join(" · "), theme.dim()));
     }
     for j in view.jobs().iter().rev().take(JOBS) {
         let (state, style) = match &j.state {
@@ -148,10 +150,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             ])
         })
         .collect();
-    // A short pane keeps kubectl's verdict, a few pods and the newest warning before the
-    // revisions and conditions: the pods are what a rollout is about.
+    // A short pane keeps kubectl's verdict, what runs now, a couple of pods and the newest
+    // warning before the older revisions and the conditions.
     let mut warnings = warnings;
-    let want_pods = view.pod_count().min(3);
+    let want_pods = view.pod_count().min(2);
     let fixed = top.len() + 1 + want_pods;
     if fixed + warnings.len() > height {
         warnings.truncate(1);
