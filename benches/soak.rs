@@ -11,6 +11,9 @@
 //!
 //! cargo bench --bench soak            (prints figures; `-- --quick` for one round)
 
+#[path = "../tests/common/prometheus.rs"]
+mod prometheus;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -247,7 +250,7 @@ async fn production(rounds: usize) -> Bench {
         .strip_prefix("http://")
         .unwrap()
         .to_string();
-    let prom = prometheus::Prometheus::start(&target).await;
+    let prom = prometheus::Prometheus::start(&[&target]).await;
     let (tx, rx) = mpsc::unbounded_channel();
     let scrape = ScrapeSource::new(
         &format!("{}/metrics", services.urls["production"]),
@@ -353,126 +356,4 @@ fn machine() -> String {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let one = load.split_whitespace().next().unwrap_or("?").to_string();
     format!("{cores} cores, {model}; load average {one} (1 min)")
-}
-
-/// A real Prometheus on loopback scraping one target every second (as in
-/// tests/metrics_prometheus.rs), killed on drop.
-mod prometheus {
-    use std::net::TcpListener;
-    use std::path::PathBuf;
-    use std::process::{Child, Command, Stdio};
-    use std::time::{Duration, Instant};
-
-    use serde_json::Value;
-
-    pub struct Prometheus {
-        child: Child,
-        pub url: String,
-        log: PathBuf,
-        _dir: tempfile::TempDir,
-    }
-
-    fn on_path(name: &str) -> Option<PathBuf> {
-        std::env::split_paths(&std::env::var_os("PATH")?)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-    }
-
-    impl Prometheus {
-        pub async fn start(target: &str) -> Prometheus {
-            let binary = on_path("prometheus").expect(
-                "`prometheus` is not on PATH (tests/run.sh installs Debian's prometheus package)",
-            );
-            let dir = tempfile::tempdir().expect("a temporary directory");
-            let config = format!(
-                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-                 scrape_configs:\n  - job_name: app\n    scrape_interval: 1s\n    scrape_timeout: 1s\n\
-                 \x20   static_configs:\n      - targets: ['{target}']\n"
-            );
-            let config_path = dir.path().join("prometheus.yml");
-            std::fs::write(&config_path, config).expect("write prometheus.yml");
-            let log = dir.path().join("prometheus.log");
-            let log_file = std::fs::File::create(&log).expect("create the log file");
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a free port")
-                .port();
-            let child = Command::new(binary)
-                .arg(format!("--config.file={}", config_path.display()))
-                .arg(format!(
-                    "--storage.tsdb.path={}",
-                    dir.path().join("data").display()
-                ))
-                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-                .arg("--storage.tsdb.retention.time=1h")
-                .arg("--log.level=warn")
-                .stdin(Stdio::null())
-                .stdout(log_file.try_clone().expect("clone the log file"))
-                .stderr(log_file)
-                .spawn()
-                .expect("spawn prometheus");
-            let mut p = Prometheus {
-                child,
-                url: format!("http://127.0.0.1:{port}"),
-                log,
-                _dir: dir,
-            };
-            p.wait_until_scraping().await;
-            p
-        }
-
-        async fn wait_until_scraping(&mut self) {
-            let http = release_cockpit::http::client();
-            let deadline = Instant::now() + Duration::from_secs(30);
-            loop {
-                if let Ok(Some(status)) = self.child.try_wait() {
-                    panic!(
-                        "prometheus exited with {status}:\n{}",
-                        std::fs::read_to_string(&self.log).unwrap_or_default()
-                    );
-                }
-                let targets = http
-                    .get(format!("{}/api/v1/targets?state=active", self.url))
-                    .timeout(Duration::from_secs(1))
-                    .send()
-                    .await;
-                if let Ok(r) = targets
-                    && let Ok(v) = r.json::<Value>().await
-                    && v["data"]["activeTargets"]
-                        .as_array()
-                        .is_some_and(|a| a.len() == 1 && a[0]["health"] == "up")
-                {
-                    return;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "prometheus did not scrape in 30 s"
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-
-    impl Drop for Prometheus {
-        fn drop(&mut self) {
-            // SIGTERM for a clean TSDB shutdown, SIGKILL if it hangs.
-            let pid = self.child.id() as libc::pid_t;
-            // SAFETY: signalling a child this process spawned and has not reaped.
-            unsafe {
-                libc::kill(pid, libc::SIGTERM);
-            }
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                match self.child.try_wait() {
-                    Ok(Some(_)) | Err(_) => return,
-                    Ok(None) if Instant::now() >= deadline => {
-                        let _ = self.child.kill();
-                        let _ = self.child.wait();
-                        return;
-                    }
-                    Ok(None) => std::thread::sleep(Duration::from_millis(25)),
-                }
-            }
-        }
-    }
 }

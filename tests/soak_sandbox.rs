@@ -10,12 +10,13 @@
 //! test runs at 1x: Prometheus scrapes and stamps samples in wall time, and the cockpit only
 //! reads Prometheus with the system clock.
 
+mod common;
+#[path = "common/prometheus.rs"]
+mod prometheus;
+
 use std::collections::BTreeMap;
-use std::net::TcpListener as StdListener;
-use std::path::PathBuf;
-use std::process::{Child, Command as Process, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -42,6 +43,8 @@ use release_cockpit::sandbox::service::Services;
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+
+use prometheus::Prometheus;
 
 const SHA: &str = "0123abcd";
 /// The cockpit's metrics poll and tick (wall time).
@@ -245,18 +248,14 @@ impl Soak {
             tokio::spawn(poll_metrics(source, clock.clone(), tx.clone())),
             tokio::spawn(tick(clock.clone(), tx)),
         ];
-        let v = parse_version(version).unwrap();
-        let opened = store
-            .open_or_create(&config, &v, release_type, "alice", clock.now())
-            .unwrap();
-        rt.set_journal(opened.journal);
-        rt.process(
+        common::open_release(
+            &mut rt,
             &mut app,
-            Msg::ReleaseOpened {
-                state: opened.state,
-                releases: vec![version.to_string()],
-                notice: opened.recovery.map(|r| r.to_string()),
-            },
+            &store,
+            &config,
+            version,
+            release_type,
+            clock.now(),
         );
         Soak {
             app,
@@ -699,130 +698,9 @@ async fn an_errors_release_fires_the_trigger_and_one_key_rolls_it_back() {
 }
 
 // ---------------------------------------------------------------------------------------
-// A real Prometheus (Debian's package; tests/run.sh installs it), scraping production's
+// The trigger through a real Prometheus (common/prometheus.rs) scraping production's
 // service every second on loopback; killed on drop even when the test fails.
 // ---------------------------------------------------------------------------------------
-
-struct Prometheus {
-    child: Child,
-    url: String,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-fn on_path(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
-
-impl Prometheus {
-    async fn start(target: &str) -> Prometheus {
-        let Some(binary) = on_path("prometheus") else {
-            panic!(
-                "`prometheus` is not on PATH: run tests/run.sh, which installs Debian's \
-                 prometheus package (or `apt-get install --no-install-recommends prometheus`)."
-            );
-        };
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let config = format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-             scrape_configs:\n  - job_name: app\n    scrape_interval: 1s\n    scrape_timeout: 1s\n\
-             \x20   static_configs:\n      - targets: ['{target}']\n"
-        );
-        let config_path = dir.path().join("prometheus.yml");
-        std::fs::write(&config_path, config).expect("write prometheus.yml");
-        let log = dir.path().join("prometheus.log");
-        let log_file = std::fs::File::create(&log).expect("create the log file");
-        let port = free_port();
-        let child = Process::new(binary)
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--storage.tsdb.retention.time=1h")
-            .arg("--log.level=warn")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("clone the log file"))
-            .stderr(log_file)
-            .spawn()
-            .expect("spawn prometheus");
-        let mut p = Prometheus {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            log,
-            _dir: dir,
-        };
-        p.wait_until_scraping().await;
-        p
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Ready, and its one target scraped and up.
-    async fn wait_until_scraping(&mut self) {
-        let http = release_cockpit::http::client();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("prometheus exited with {status}:\n{}", self.log());
-            }
-            let targets = http
-                .get(format!("{}/api/v1/targets?state=active", self.url))
-                .timeout(Duration::from_secs(1))
-                .send()
-                .await;
-            if let Ok(r) = targets
-                && let Ok(v) = r.json::<Value>().await
-                && v["data"]["activeTargets"]
-                    .as_array()
-                    .is_some_and(|a| a.len() == 1 && a[0]["health"] == "up")
-            {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "prometheus at {} did not scrape its target within 30 s:\n{}",
-                self.url,
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        // SIGTERM for a clean TSDB shutdown, SIGKILL if it hangs.
-        let pid = self.child.id() as libc::pid_t;
-        unsafe {
-            libc::kill(pid, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(_)) | Err(_) => return,
-                Ok(None) if Instant::now() >= deadline => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    return;
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(25)),
-            }
-        }
-    }
-}
 
 /// At 1x, with the procedure's timeline (the window stays open throughout) and a sustain of
 /// two poll intervals: Prometheus's 1 s scrapes and 10 s rate window in wall time are what
@@ -834,7 +712,7 @@ async fn with_prometheus_as_the_source_the_trigger_fires_and_the_rollback_runs()
         .strip_prefix("http://")
         .expect("plain http")
         .to_string();
-    let prom = Prometheus::start(&target).await;
+    let prom = Prometheus::start(&[&target]).await;
     let config = config(None, 2);
     let queries: BTreeMap<String, String> = config.metric_queries.clone();
     let source = Box::new(PrometheusSource::new(
