@@ -7,345 +7,27 @@
 //!
 //! tmux is required: if it is not on PATH these tests fail, they never skip.
 
+#[path = "common/tmux.rs"]
+mod tmux;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use release_cockpit::release::store::{StateDir, parse_version};
 use release_cockpit::sandbox::RequestRecord;
+use tmux::{BIN, Capture, DEADLINE, Tmux, exit_marker, framed, pane};
 
-const BIN: &str = env!("CARGO_BIN_EXE_release-cockpit");
 /// Wide and tall enough that the Rollout pane shows kubectl's whole sentence and the
 /// Runbook pane its staging steps, side by side.
-const WIDTH: &str = "160";
-const HEIGHT: &str = "45";
-/// For the screen to react to a key or a start.
-const DEADLINE: Duration = Duration::from_secs(15);
+const WIDTH: u16 = 160;
+const HEIGHT: u16 = 45;
 /// For a rollout to finish (a `-slowstart` one takes ~10 s at the speed used here).
 const ROLLOUT_DEADLINE: Duration = Duration::from_secs(60);
-const POLL: Duration = Duration::from_millis(50);
-/// The prompt of the shell in the pane (set through the environment, so it is short and
-/// the same whatever bash version CI has).
-const PROMPT: &str = "$ ";
 const SHA: &str = "0123abcd";
 const DEPLOYMENT_PATH: &str = "/apis/apps/v1/namespaces/staging/deployments/deal-scout-api";
 const ROLLED_OUT: &str = "deployment \"deal-scout-api\" successfully rolled out";
-
-static SESSIONS: AtomicUsize = AtomicUsize::new(0);
-
-/// One tmux server running `bash` in a single pane. Dropping it kills the server (and with it
-/// whatever still runs in the pane), also when the test fails half-way.
-struct Tmux {
-    socket: String,
-    /// Kept alive until the server is gone: holds the state dir, the shell's cwd, XDG dirs.
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self
-            .command()
-            .arg("kill-server")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-fn require_tmux() {
-    match Command::new("tmux").arg("-V").stdin(Stdio::null()).output() {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => panic!(
-            "`tmux -V` failed ({}): {}; these end-to-end tests need a working tmux",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ),
-        Err(e) => panic!(
-            "cannot run `tmux` ({e}): tmux must be on PATH for the end-to-end tests \
-             (install it, e.g. `apt-get install tmux`, or run tests/run.sh); they do not skip \
-             without it"
-        ),
-    }
-}
-
-impl Tmux {
-    /// Starts a private tmux server with `bash --norc --noprofile` in a WIDTHxHEIGHT pane.
-    fn start(test: &str) -> Tmux {
-        require_tmux();
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let socket = format!(
-            "rc-e2e-deploy-{}-{}-{}-{nanos}",
-            test,
-            std::process::id(),
-            SESSIONS.fetch_add(1, Ordering::SeqCst)
-        );
-        let dir = tempfile::tempdir().expect("create a temp dir");
-        for sub in ["state", "work", "xdg-config", "tmux"] {
-            std::fs::create_dir_all(dir.path().join(sub)).expect("create a dir in the temp dir");
-        }
-        // The guard exists before the server does, so a failure below still kills it.
-        let tmux = Tmux { socket, dir };
-
-        let bin_dir = Path::new(BIN)
-            .parent()
-            .expect("the binary has a parent dir");
-        let path = match std::env::var_os("PATH") {
-            Some(p) => {
-                let mut dirs = vec![bin_dir.to_path_buf()];
-                dirs.extend(std::env::split_paths(&p));
-                std::env::join_paths(dirs).expect("PATH can be joined")
-            }
-            None => bin_dir.as_os_str().to_owned(),
-        };
-        // A fresh tmux server copies its environment from this process, and the pane's shell
-        // gets it from the server. (tmux sets the first pane's PATH from the client, so PATH
-        // in particular has to be set here rather than with `new-session -e`.)
-        let out = tmux
-            .command()
-            .args(["-f", "/dev/null", "-u"])
-            .args(["new-session", "-d", "-s", "main", "-x", WIDTH, "-y", HEIGHT])
-            .arg("-c")
-            .arg(tmux.work_dir())
-            // As separate words tmux runs bash itself, not through `sh -c` (which may drop
-            // PS1 from the environment).
-            .args(["bash", "--norc", "--noprofile"])
-            .env("PATH", path)
-            .env("PS1", PROMPT)
-            .env("RELEASE_COCKPIT_USER", "alice")
-            .env("RELEASE_COCKPIT_CONFIG", "")
-            .env("XDG_CONFIG_HOME", tmux.xdg_dir())
-            // A short panic report that fits on the screen.
-            .env("RUST_BACKTRACE", "0")
-            .env("RUST_LIB_BACKTRACE", "0")
-            .env_remove("RELEASE_COCKPIT_TEST_PANIC")
-            .env_remove("RELEASE_COCKPIT_LOG")
-            .env_remove("NO_COLOR")
-            // Only the test decides which cluster the cockpit talks to.
-            .env_remove("KUBECONFIG")
-            .env_remove("TMUX")
-            .env_remove("TMUX_PANE")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run tmux new-session");
-        assert!(
-            out.status.success(),
-            "tmux new-session failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        tmux.wait_for("the shell prompt", |s| {
-            s.lines().any(|l| l.starts_with(PROMPT))
-        });
-        tmux
-    }
-
-    fn state_dir(&self) -> PathBuf {
-        self.dir.path().join("state")
-    }
-
-    fn work_dir(&self) -> PathBuf {
-        self.dir.path().join("work")
-    }
-
-    fn xdg_dir(&self) -> PathBuf {
-        self.dir.path().join("xdg-config")
-    }
-
-    /// `tmux -L <socket>`, with the socket file inside the temp dir so nothing is left behind.
-    fn command(&self) -> Command {
-        let mut cmd = Command::new("tmux");
-        cmd.env("TMUX_TMPDIR", self.dir.path().join("tmux"))
-            .args(["-L", &self.socket]);
-        cmd
-    }
-
-    fn tmux(&self, args: &[&str]) -> Output {
-        let out = self
-            .command()
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run tmux");
-        assert!(
-            out.status.success(),
-            "tmux {args:?} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    /// Types a command line into the pane's shell and presses Enter.
-    fn type_line(&self, line: &str) {
-        self.type_text(line);
-        self.press("Enter");
-    }
-
-    /// Types text literally (no key names).
-    fn type_text(&self, text: &str) {
-        self.tmux(&["send-keys", "-t", "main", "-l", text]);
-    }
-
-    /// Presses one key (a tmux key name such as `j`, `Space`, `Enter`).
-    fn press(&self, key: &str) {
-        self.tmux(&["send-keys", "-t", "main", key]);
-    }
-
-    /// What the pane shows now, wrapped lines joined.
-    fn screen(&self) -> String {
-        let out = self.tmux(&["capture-pane", "-p", "-J", "-t", "main"]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// What the pane shows now, one screen row per line.
-    fn rows(&self) -> String {
-        let out = self.tmux(&["capture-pane", "-p", "-t", "main"]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Polls the pane until `ready` holds, for up to `deadline`; fails with the screen if not.
-    fn wait_until(&self, deadline: Duration, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if ready(&screen) {
-                return screen;
-            }
-            if start.elapsed() > deadline {
-                // Row by row, unjoined: a line the shell wrapped keeps its wrap flag after the
-                // cockpit draws over it, and would otherwise show as one endless row.
-                panic!(
-                    "waited {deadline:?} for {what}; the pane shows:\n{}",
-                    framed(&self.rows())
-                );
-            }
-            std::thread::sleep(POLL);
-        }
-    }
-
-    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        self.wait_until(DEADLINE, what, ready)
-    }
-
-    fn wait_for_text(&self, text: &str) -> String {
-        self.wait_for(&format!("{text:?} on the screen"), |s| s.contains(text))
-    }
-
-    /// Waits for the exit marker `EXITED-<run>:<code>` a command line typed with
-    /// `exit_marker(run)` prints, and returns the code. Each run has its own marker: what a
-    /// program killed in the alternate screen leaves there is not on the normal screen.
-    fn wait_for_exit(&self, run: &str) -> (i32, String) {
-        let screen = self.wait_for(&format!("`EXITED-{run}:<code>`"), |s| {
-            exit_code(s, run).is_some()
-        });
-        (exit_code(&screen, run).expect("just seen"), screen)
-    }
-
-    /// The pid of the program the pane's shell runs in the foreground (its only child).
-    fn foreground_child(&self) -> u32 {
-        let out = self.tmux(&["list-panes", "-t", "main", "-F", "#{pane_pid}"]);
-        let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        let children = Command::new("pgrep")
-            .args(["-P", &shell])
-            .output()
-            .expect("pgrep runs (tests/run.sh installs procps)");
-        let pids: Vec<u32> = String::from_utf8_lossy(&children.stdout)
-            .split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .collect();
-        assert_eq!(
-            pids.len(),
-            1,
-            "the pane's shell (pid {shell}) should run exactly one child, the cockpit; \
-             it runs {pids:?}"
-        );
-        let comm = std::fs::read_to_string(format!("/proc/{}/comm", pids[0])).unwrap_or_default();
-        assert_eq!(
-            comm.trim(),
-            "release-cockpit",
-            "the shell's child {} is not the cockpit",
-            pids[0]
-        );
-        pids[0]
-    }
-
-    /// Whether tmux still has the pane and the shell in it is running.
-    fn pane_alive(&self) -> bool {
-        let out = self.tmux(&["list-panes", "-t", "main", "-F", "#{pane_dead}"]);
-        String::from_utf8_lossy(&out.stdout).trim() == "0"
-    }
-}
-
-/// What a command line ending in `exit_marker(run)` prints once the command is done.
-fn exit_marker(run: &str) -> String {
-    format!("echo EXITED-{run}:$?")
-}
-
-/// The code in `EXITED-<run>:<digits>` on the screen. The typed command line holds
-/// `EXITED-<run>:$?`, which has no digit and is not counted.
-fn exit_code(screen: &str, run: &str) -> Option<i32> {
-    let marker = format!("EXITED-{run}:");
-    screen.match_indices(&marker).find_map(|(at, _)| {
-        let digits: String = screen[at + marker.len()..]
-            .chars()
-            .take_while(|c| c.is_ascii_digit())
-            .collect();
-        digits.parse().ok()
-    })
-}
-
-fn framed(screen: &str) -> String {
-    let mut out = String::from("+----\n");
-    for line in screen.lines() {
-        out.push('|');
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out.push_str("+----");
-    out
-}
-
-/// The inside of the pane whose top border carries `title`: what the Rollout pane says must
-/// not be confused with the same words in the log or the runbook. Empty when it is not on
-/// the screen (a modal over it, say).
-fn pane(screen: &str, title: &str) -> String {
-    let lines: Vec<Vec<char>> = screen.lines().map(|l| l.chars().collect()).collect();
-    let title: Vec<char> = title.chars().collect();
-    let found = lines.iter().enumerate().find_map(|(row, line)| {
-        line.windows(title.len())
-            .position(|w| w == title.as_slice())
-            .map(|col| (row, col))
-    });
-    let Some((row, col)) = found else {
-        return String::new();
-    };
-    let top = &lines[row];
-    let Some(left) = top[..col].iter().rposition(|c| matches!(c, '┌' | '┏')) else {
-        return String::new();
-    };
-    let right = top[col..]
-        .iter()
-        .position(|c| matches!(c, '┐' | '┓'))
-        .map_or(top.len(), |i| col + i);
-    let mut out = String::new();
-    for line in &lines[row + 1..] {
-        if line.get(left).is_none_or(|c| matches!(c, '└' | '┗')) {
-            break;
-        }
-        let end = right.min(line.len());
-        if left + 1 < end {
-            out.extend(&line[left + 1..end]);
-        }
-        out.push('\n');
-    }
-    out
-}
 
 fn rollout_pane(screen: &str) -> String {
     pane(screen, "3 Rollout")
@@ -524,7 +206,7 @@ impl Sandbox {
 
 #[test]
 fn a_the_demo_deploys_to_staging_with_the_keyboard() {
-    let tmux = Tmux::start("demo");
+    let tmux = Tmux::start("demo", WIDTH, HEIGHT, Capture::Joined);
     tmux.type_line(&format!(
         "release-cockpit --state-dir '{}' demo --fresh --speed 20; {}",
         tmux.state_dir().display(),
@@ -592,7 +274,7 @@ fn b_sigkill_mid_rollout_resumes_without_a_second_patch() {
     // Slow enough that the cockpit can be killed mid-rollout (each new pod takes ~4.7 s),
     // quick enough that the whole rollout takes ~10 s.
     let sandbox = Sandbox::start("10");
-    let tmux = Tmux::start("sigkill");
+    let tmux = Tmux::start("sigkill", WIDTH, HEIGHT, Capture::Joined);
     let cockpit = |run: &str| {
         format!(
             "KUBECONFIG='{}' release-cockpit --state-dir '{}' --release {VERSION}; {}",
@@ -769,7 +451,7 @@ fn b_sigkill_mid_rollout_resumes_without_a_second_patch() {
 /// blank.
 #[test]
 fn c_a_restart_after_sigkill_paints_over_what_the_terminal_showed() {
-    let tmux = Tmux::start("repaint");
+    let tmux = Tmux::start("repaint", WIDTH, HEIGHT, Capture::Joined);
     let cockpit = |run: &str| {
         format!(
             "release-cockpit --state-dir '{}' --release 1.2.3; {}",

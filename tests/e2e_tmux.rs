@@ -3,215 +3,23 @@
 //!
 //! tmux is required: if it is not on PATH these tests fail, they never skip.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+#[path = "common/tmux.rs"]
+mod tmux;
 
-const BIN: &str = env!("CARGO_BIN_EXE_release-cockpit");
-const WIDTH: &str = "100";
-const HEIGHT: &str = "30";
-const DEADLINE: Duration = Duration::from_secs(10);
-const POLL: Duration = Duration::from_millis(50);
-/// The prompt of the shell in the pane (set through the environment, so it is short and
-/// the same whatever bash version CI has).
-const PROMPT: &str = "$ ";
+use std::path::Path;
+use std::process::{Command, Stdio};
 
-static SESSIONS: AtomicUsize = AtomicUsize::new(0);
+use tmux::{BIN, Capture, Tmux, framed};
 
-/// One tmux server running `bash` in a single pane. Dropping it kills the server (and with it
-/// whatever still runs in the pane), also when the test fails half-way.
-struct Tmux {
-    socket: String,
-    /// Kept alive until the server is gone: holds the state dir, the shell's cwd, XDG dirs.
-    dir: tempfile::TempDir,
-}
+const WIDTH: u16 = 100;
+const HEIGHT: u16 = 30;
 
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self
-            .command()
-            .arg("kill-server")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-fn require_tmux() {
-    match Command::new("tmux").arg("-V").stdin(Stdio::null()).output() {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => panic!(
-            "`tmux -V` failed ({}): {}; these end-to-end tests need a working tmux",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ),
-        Err(e) => panic!(
-            "cannot run `tmux` ({e}): tmux must be on PATH for the end-to-end tests \
-             (install it, e.g. `apt-get install tmux`); they do not skip without it"
-        ),
-    }
-}
-
-impl Tmux {
-    /// Starts a private tmux server with `bash --norc --noprofile` in a 100x30 pane.
-    fn start(test: &str) -> Tmux {
-        require_tmux();
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let socket = format!(
-            "rc-e2e-{}-{}-{}-{nanos}",
-            test,
-            std::process::id(),
-            SESSIONS.fetch_add(1, Ordering::SeqCst)
-        );
-        let dir = tempfile::tempdir().expect("create a temp dir");
-        for sub in ["state", "work", "xdg-config", "tmux"] {
-            std::fs::create_dir_all(dir.path().join(sub)).expect("create a dir in the temp dir");
-        }
-        // The guard exists before the server does, so a failure below still kills it.
-        let tmux = Tmux { socket, dir };
-
-        let bin_dir = Path::new(BIN)
-            .parent()
-            .expect("the binary has a parent dir");
-        let path = match std::env::var_os("PATH") {
-            Some(p) => {
-                let mut dirs = vec![bin_dir.to_path_buf()];
-                dirs.extend(std::env::split_paths(&p));
-                std::env::join_paths(dirs).expect("PATH can be joined")
-            }
-            None => bin_dir.as_os_str().to_owned(),
-        };
-        // A fresh tmux server copies its environment from this process, and the pane's shell
-        // gets it from the server. (tmux sets the first pane's PATH from the client, so PATH
-        // in particular has to be set here rather than with `new-session -e`.)
-        let out = tmux
-            .command()
-            .args(["-f", "/dev/null", "-u"])
-            .args(["new-session", "-d", "-s", "main", "-x", WIDTH, "-y", HEIGHT])
-            .arg("-c")
-            .arg(tmux.work_dir())
-            // As separate words tmux runs bash itself, not through `sh -c` (which may drop
-            // PS1 from the environment).
-            .args(["bash", "--norc", "--noprofile"])
-            .env("PATH", path)
-            .env("PS1", PROMPT)
-            .env("RELEASE_COCKPIT_USER", "alice")
-            .env("RELEASE_COCKPIT_CONFIG", "")
-            .env("XDG_CONFIG_HOME", tmux.dir.path().join("xdg-config"))
-            // A short panic report that fits on the screen.
-            .env("RUST_BACKTRACE", "0")
-            .env("RUST_LIB_BACKTRACE", "0")
-            .env_remove("RELEASE_COCKPIT_TEST_PANIC")
-            .env_remove("RELEASE_COCKPIT_LOG")
-            .env_remove("NO_COLOR")
-            .env_remove("TMUX")
-            .env_remove("TMUX_PANE")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run tmux new-session");
-        assert!(
-            out.status.success(),
-            "tmux new-session failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        tmux.wait_for("the shell prompt", |s| {
-            s.lines().any(|l| l.starts_with(PROMPT))
-        });
-        tmux
-    }
-
-    fn state_dir(&self) -> PathBuf {
-        self.dir.path().join("state")
-    }
-
-    fn work_dir(&self) -> PathBuf {
-        self.dir.path().join("work")
-    }
-
-    /// The state dir quoted for the shell in the pane.
-    fn quoted_state_dir(&self) -> String {
-        let s = self.state_dir().display().to_string();
-        assert!(!s.contains('\''), "temp dir path {s:?} has a quote");
-        format!("'{s}'")
-    }
-
-    /// `tmux -L <socket>`, with the socket file inside the temp dir so nothing is left behind.
-    fn command(&self) -> Command {
-        let mut cmd = Command::new("tmux");
-        cmd.env("TMUX_TMPDIR", self.dir.path().join("tmux"))
-            .args(["-L", &self.socket]);
-        cmd
-    }
-
-    fn tmux(&self, args: &[&str]) -> Output {
-        let out = self
-            .command()
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run tmux");
-        assert!(
-            out.status.success(),
-            "tmux {args:?} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    /// Types a command line into the pane's shell and presses Enter.
-    fn type_line(&self, line: &str) {
-        self.tmux(&["send-keys", "-t", "main", "-l", line]);
-        self.tmux(&["send-keys", "-t", "main", "Enter"]);
-    }
-
-    /// Presses one key (a tmux key name such as `j`, `Space`, `F12`).
-    fn press(&self, key: &str) {
-        self.tmux(&["send-keys", "-t", "main", key]);
-    }
-
-    /// What the pane shows now, wrapped lines joined.
-    fn screen(&self) -> String {
-        let out = self.tmux(&["capture-pane", "-p", "-J", "-t", "main"]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Polls the pane until `ready` holds, for up to `DEADLINE`; fails with the screen if not.
-    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if ready(&screen) {
-                return screen;
-            }
-            if start.elapsed() > DEADLINE {
-                panic!(
-                    "waited {:?} for {what}; the pane shows:\n{}",
-                    DEADLINE,
-                    framed(&screen)
-                );
-            }
-            std::thread::sleep(POLL);
-        }
-    }
-
-    fn wait_for_text(&self, text: &str) -> String {
-        self.wait_for(&format!("{text:?} on the screen"), |s| s.contains(text))
-    }
-
-    /// Waits until the pane shows `n` exit markers (`EXITED:<code>`), and returns their codes.
-    fn wait_for_exits(&self, n: usize) -> (Vec<i32>, String) {
-        let screen = self.wait_for(&format!("{n} `EXITED:<code>` line(s)"), |s| {
-            exit_codes(s).len() >= n
-        });
-        (exit_codes(&screen), screen)
-    }
+/// Waits until the pane shows `n` exit markers (`EXITED:<code>`), and returns their codes.
+fn wait_for_exits(tmux: &Tmux, n: usize) -> (Vec<i32>, String) {
+    let screen = tmux.wait_for(&format!("{n} `EXITED:<code>` line(s)"), |s| {
+        exit_codes(s).len() >= n
+    });
+    (exit_codes(&screen), screen)
 }
 
 /// Every `EXITED:<digits>` on the screen, top to bottom. The typed command line holds
@@ -227,17 +35,6 @@ fn exit_codes(screen: &str) -> Vec<i32> {
         }
     }
     codes
-}
-
-fn framed(screen: &str) -> String {
-    let mut out = String::from("+----\n");
-    for line in screen.lines() {
-        out.push('|');
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out.push_str("+----");
-    out
 }
 
 /// `release-cockpit ... status --json`, run as a plain child process.
@@ -279,7 +76,7 @@ fn checklist_item<'a>(doc: &'a serde_json::Value, id: &str) -> &'a serde_json::V
 
 #[test]
 fn a_tick_made_with_the_keyboard_survives_quit_and_reopen() {
-    let tmux = Tmux::start("tick");
+    let tmux = Tmux::start("tick", WIDTH, HEIGHT, Capture::Joined);
     let cmd = format!(
         "release-cockpit --state-dir {} --release 1.2.3; echo EXITED:$?",
         tmux.quoted_state_dir()
@@ -299,7 +96,7 @@ fn a_tick_made_with_the_keyboard_survives_quit_and_reopen() {
     tmux.press("Space");
     tmux.wait_for_text("alice ticked code-freeze");
     tmux.press("q");
-    let (codes, screen) = tmux.wait_for_exits(1);
+    let (codes, screen) = wait_for_exits(&tmux, 1);
     assert_eq!(
         codes,
         vec![0],
@@ -314,11 +111,7 @@ fn a_tick_made_with_the_keyboard_survives_quit_and_reopen() {
         "no journal at {} after ticking an item",
         journal.display()
     );
-    let doc = status_json(
-        &tmux.state_dir(),
-        &tmux.work_dir(),
-        &tmux.dir.path().join("xdg-config"),
-    );
+    let doc = status_json(&tmux.state_dir(), &tmux.work_dir(), &tmux.xdg_dir());
     let item = checklist_item(&doc, "code-freeze");
     assert_eq!(
         item["status"], "done",
@@ -351,7 +144,7 @@ fn a_tick_made_with_the_keyboard_survives_quit_and_reopen() {
         framed(&screen)
     );
     tmux.press("q");
-    let (codes, screen) = tmux.wait_for_exits(2);
+    let (codes, screen) = wait_for_exits(&tmux, 2);
     assert_eq!(
         codes,
         vec![0, 0],
@@ -370,13 +163,13 @@ fn crash_the_cockpit(tmux: &Tmux) -> (i32, String) {
     ));
     tmux.wait_for_text("Checklist");
     tmux.press("F12");
-    let (codes, screen) = tmux.wait_for_exits(1);
+    let (codes, screen) = wait_for_exits(tmux, 1);
     (codes[0], screen)
 }
 
 #[test]
 fn b_forced_panic_gives_the_terminal_back_in_cooked_mode() {
-    let tmux = Tmux::start("panic");
+    let tmux = Tmux::start("panic", WIDTH, HEIGHT, Capture::Joined);
     let (code, screen) = crash_the_cockpit(&tmux);
     assert_ne!(
         code,
@@ -397,7 +190,7 @@ fn b_forced_panic_gives_the_terminal_back_in_cooked_mode() {
 /// unwinding would leave the alternate screen again and move the cursor back over it.
 #[test]
 fn c_the_panic_report_is_not_overwritten_by_the_shell() {
-    let tmux = Tmux::start("report");
+    let tmux = Tmux::start("report", WIDTH, HEIGHT, Capture::Joined);
     let (code, screen) = crash_the_cockpit(&tmux);
     let lines: Vec<&str> = screen.lines().map(str::trim_end).collect();
     let exited = lines
@@ -452,7 +245,7 @@ fn assert_cooked(tmux: &Tmux, after: &str) {
 
 #[test]
 fn d_sigterm_closes_the_cockpit_and_gives_the_terminal_back() {
-    let tmux = Tmux::start("sigterm");
+    let tmux = Tmux::start("sigterm", WIDTH, HEIGHT, Capture::Joined);
     tmux.type_line(&format!(
         "release-cockpit --state-dir {} --release 1.2.3; echo EXITED:$?",
         tmux.quoted_state_dir()
@@ -476,7 +269,7 @@ fn d_sigterm_closes_the_cockpit_and_gives_the_terminal_back() {
         .status()
         .unwrap();
     assert!(killed.success());
-    let (codes, screen) = tmux.wait_for_exits(1);
+    let (codes, screen) = wait_for_exits(&tmux, 1);
     assert_eq!(
         codes[0],
         0,
@@ -488,7 +281,7 @@ fn d_sigterm_closes_the_cockpit_and_gives_the_terminal_back() {
 
 #[test]
 fn e_the_demo_opens_release_1_2_3_with_its_sandbox_cluster() {
-    let tmux = Tmux::start("demo");
+    let tmux = Tmux::start("demo", WIDTH, HEIGHT, Capture::Joined);
     tmux.type_line(&format!(
         "release-cockpit --state-dir {} demo --fresh; echo EXITED:$?",
         tmux.quoted_state_dir()
@@ -525,7 +318,7 @@ fn e_the_demo_opens_release_1_2_3_with_its_sandbox_cluster() {
         framed(&screen)
     );
     tmux.press("q");
-    let (codes, screen) = tmux.wait_for_exits(1);
+    let (codes, screen) = wait_for_exits(&tmux, 1);
     assert_eq!(codes[0], 0, "{}", framed(&screen));
     assert!(tmux.state_dir().join(".release-cockpit-demo").is_file());
 }
