@@ -17,7 +17,7 @@ use release_cockpit::app::{App, ClusterInfo, Msg};
 use release_cockpit::cluster::view::ClusterView;
 use release_cockpit::cluster::{Target, client};
 use release_cockpit::config::Config;
-use release_cockpit::release::clock::{Clock, ManualClock, ScaledClock};
+use release_cockpit::release::clock::{Clock, ScaledClock};
 use release_cockpit::release::event::{Entry, Event};
 use release_cockpit::release::journal;
 use release_cockpit::release::store::{StateDir, parse_version};
@@ -25,9 +25,8 @@ use release_cockpit::runtime::Runtime;
 use release_cockpit::sandbox::RequestRecord;
 use release_cockpit::sandbox::server::{self, Running};
 use release_cockpit::tasks::runner::{TaskEvent, TaskMsg};
-use tokio::sync::mpsc;
 
-use crate::common::{Cockpit, START, at};
+use crate::common::Cockpit;
 
 pub const DEPLOYMENT: &str = "deal-scout-api";
 
@@ -100,42 +99,11 @@ impl Live {
         version: &str,
         release_type: &str,
     ) -> Self {
-        let clock = ManualClock::new(at(START));
-        let store = StateDir::new(dir.path());
-        let (tx, rx) = mpsc::unbounded_channel();
-        let mut app = App::new(
-            config.clone(),
-            "staging".into(),
-            "alice".into(),
-            clock.now(),
-        );
-        app.state_dir = dir.path().to_path_buf();
-        app.log_file = dir.path().join("logs/release-cockpit.log");
-        let clock_arc: Arc<dyn Clock> = Arc::new(clock.clone());
-        let mut rt = Runtime::new(config.clone(), store.clone(), "alice".into(), clock_arc, tx);
-        connect_runtime(&mut rt, &mut app, &config, url);
-        let v = parse_version(version).unwrap();
-        let opened = store
-            .open_or_create(&config, &v, release_type, "alice", clock.now())
-            .unwrap();
-        rt.set_journal(opened.journal);
-        rt.process(
-            &mut app,
-            Msg::ReleaseOpened {
-                state: opened.state,
-                releases: vec![version.to_string()],
-                notice: opened.recovery.map(|r| r.to_string()),
-            },
-        );
+        let c = Cockpit::open_in_with(dir, config.clone(), version, release_type, |rt, app| {
+            connect_runtime(rt, app, &config, url)
+        });
         Self {
-            c: Cockpit {
-                app,
-                rt,
-                clock,
-                rx,
-                dir,
-                version: version.to_string(),
-            },
+            c,
             url: url.to_string(),
             seen: Vec::new(),
         }

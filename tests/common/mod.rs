@@ -23,6 +23,32 @@ pub fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
 
+/// Opens (or creates) `version` in `store` as alice and hands it to the runtime, as the
+/// cockpit does at start.
+pub fn open_release(
+    rt: &mut Runtime,
+    app: &mut App,
+    store: &StateDir,
+    config: &Config,
+    version: &str,
+    release_type: &str,
+    now: DateTime<Utc>,
+) {
+    let v = parse_version(version).unwrap();
+    let opened = store
+        .open_or_create(config, &v, release_type, "alice", now)
+        .unwrap();
+    rt.set_journal(opened.journal);
+    rt.process(
+        app,
+        Msg::ReleaseOpened {
+            state: opened.state,
+            releases: vec![version.to_string()],
+            notice: opened.recovery.map(|r| r.to_string()),
+        },
+    );
+}
+
 pub struct Cockpit {
     pub app: App,
     pub rt: Runtime,
@@ -48,6 +74,19 @@ impl Cockpit {
         version: &str,
         release_type: &str,
     ) -> Self {
+        Self::open_in_with(dir, config, version, release_type, |_, _| {})
+    }
+
+    /// Like `open_in`, with `before_open` run on the runtime and app before the release is
+    /// opened: where `commands/cockpit.rs` connects the cluster, so that an action the
+    /// journal has in flight is reconciled against it.
+    pub fn open_in_with(
+        dir: tempfile::TempDir,
+        config: Config,
+        version: &str,
+        release_type: &str,
+        before_open: impl FnOnce(&mut Runtime, &mut App),
+    ) -> Self {
         let clock = ManualClock::new(at(START));
         let store = StateDir::new(dir.path());
         let (tx, rx) = mpsc::unbounded_channel();
@@ -61,18 +100,15 @@ impl Cockpit {
         app.log_file = dir.path().join("logs/release-cockpit.log");
         let clock_arc: Arc<dyn Clock> = Arc::new(clock.clone());
         let mut rt = Runtime::new(config.clone(), store.clone(), "alice".into(), clock_arc, tx);
-        let v = parse_version(version).unwrap();
-        let opened = store
-            .open_or_create(&config, &v, release_type, "alice", clock.now())
-            .unwrap();
-        rt.set_journal(opened.journal);
-        rt.process(
+        before_open(&mut rt, &mut app);
+        open_release(
+            &mut rt,
             &mut app,
-            Msg::ReleaseOpened {
-                state: opened.state,
-                releases: vec![version.to_string()],
-                notice: opened.recovery.map(|r| r.to_string()),
-            },
+            &store,
+            &config,
+            version,
+            release_type,
+            clock.now(),
         );
         Self {
             app,
