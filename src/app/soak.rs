@@ -30,12 +30,7 @@ fn watched_window(app: &App) -> Option<soak::Window> {
 
 /// The environment the window watches: where the production deploy went.
 fn window_env(release: &ReleaseState, config: &crate::config::Config) -> Option<String> {
-    let w = soak::window(release, config)?;
-    release
-        .actions
-        .iter()
-        .find(|a| a.started == w.t0 && matches!(a.action, Action::Deploy { .. }))
-        .map(|a| a.env.clone())
+    soak::opening_deploy(release, config).map(|a| a.env.clone())
 }
 
 /// Before the production deploy starts: the gauges now are what "degraded" is measured
@@ -199,11 +194,7 @@ fn snapshot(app: &App, at_minutes: i64) -> CheckpointSnapshot {
     }
     // The deploy that opened the window must itself have succeeded.
     if let Some(release) = &app.release
-        && let Some(w) = soak::window(release, &app.config)
-        && let Some(deploy) = release
-            .actions
-            .iter()
-            .find(|a| a.started == w.t0 && matches!(a.action, Action::Deploy { .. }))
+        && let Some(deploy) = soak::opening_deploy(release, &app.config)
         && let Some((_, outcome)) = deploy.finished.as_ref().filter(|(_, o)| !o.ok)
     {
         failures.push(format!("the production deploy failed: {}", outcome.summary));
@@ -451,12 +442,7 @@ pub fn audit_record(
     config: &crate::config::Config,
     at: DateTime<Utc>,
 ) -> AuditRecord {
-    let deploy = soak::window(release, config).and_then(|w| {
-        release
-            .actions
-            .iter()
-            .find(|a| a.started == w.t0 && matches!(a.action, Action::Deploy { .. }))
-    });
+    let deploy = soak::opening_deploy(release, config);
     let (outcome, rollback) = match &release.soak.verdict {
         Some(Verdict::RolledBack { method, reason }) => (
             "rolled_back",

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::action::Action;
+use super::action::{Action, ActionRecord};
 use super::state::ReleaseState;
 use crate::config::{Config, RollbackTriggers};
 use crate::metrics::source::{Reading, Readings};
@@ -47,15 +47,20 @@ pub fn length(config: &Config) -> Duration {
 /// The production deploy that opened the window: the first deploy of this version to a
 /// protected environment that reached the cluster (or is still under way). One that failed
 /// before setting anything (the API out of reach) opens nothing.
-pub fn window(release: &ReleaseState, config: &Config) -> Option<Window> {
-    let deploy = release.actions.iter().find(|a| {
+pub fn opening_deploy<'a>(release: &'a ReleaseState, config: &Config) -> Option<&'a ActionRecord> {
+    release.actions.iter().find(|a| {
         matches!(&a.action, Action::Deploy { version, .. } if *version == release.version)
             && config.environment(&a.env).is_some_and(|e| e.protected)
             && match &a.finished {
                 None => true,
                 Some((_, o)) => o.ok || o.detail["patched"] == true || o.detail["resumed"] == true,
             }
-    })?;
+    })
+}
+
+/// The window the opening deploy started, if one has.
+pub fn window(release: &ReleaseState, config: &Config) -> Option<Window> {
+    let deploy = opening_deploy(release, config)?;
     Some(Window {
         t0: deploy.started,
         end: deploy.started + length(config),
