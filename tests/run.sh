@@ -27,5 +27,6 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-# Benches run once each in test mode too, so a broken benchmark fails here.
-cargo test --all-targets "$@"
+# Benches run once each in test mode too, so a broken benchmark fails here. Every target
+# runs even after one fails, so a run reports every failure, not only the first.
+cargo test --all-targets --no-fail-fast "$@"
