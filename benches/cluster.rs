@@ -186,7 +186,7 @@ fn shows(buf: &Buffer, w: &Want) -> bool {
 }
 
 fn shown(app: &App) -> Shown {
-    let Some(view) = &app.view else {
+    let Some(view) = app.view() else {
         return Shown::default();
     };
     Shown {
@@ -512,7 +512,8 @@ fn app_on(config: Config, url: &str, clock: &dyn Clock) -> App {
         .config
         .environment(NS)
         .expect("production in the config");
-    app.view = Some(ClusterView::new(Target::of(env)));
+    app.views
+        .insert(NS.into(), ClusterView::new(Target::of(env)));
     app.focus = Pane::Rollout;
     app.zoomed = true;
     app
@@ -554,7 +555,7 @@ async fn main() {
     let deployments: Api<Deployment> = Api::namespaced(kube.clone(), NS);
 
     let app = app_on(Config::embedded(), &url, clock.as_ref());
-    let target = app.view.as_ref().unwrap().target.clone();
+    let target = app.view().unwrap().target.clone();
     let (tx, rx) = mpsc::unbounded_channel();
     let watchers = watch::spawn(
         kube,
@@ -649,7 +650,7 @@ async fn main() {
     drop(watchers);
     let _ = stop_tx.send(());
     let mut app = screen.await.expect("the render loop ends");
-    let pods = app.view.as_ref().map_or(0, |v| v.pod_count());
+    let pods = app.view().map_or(0, |v| v.pod_count());
     println!("(b) full frames with {pods} pods in the view (2,000 draws each):");
     for size in [(80u16, 24u16), SCREEN] {
         for (what, zoomed, scroll) in [
@@ -666,7 +667,7 @@ async fn main() {
         }
     }
     let env = app.env.clone();
-    if let Some(view) = app.view.as_mut() {
+    if let Some(view) = app.views.get_mut(&env) {
         let (n, ms) = relist_fold(&sb, view, &env);
         println!("  fold a relist of {n} pods into the view (after an outage): median {ms:.1} ms");
     }

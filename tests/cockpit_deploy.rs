@@ -65,21 +65,6 @@ fn open_production(c: &mut Cockpit) {
     );
 }
 
-/// `e`, then the environment by name.
-fn switch_env(c: &mut Cockpit, env: &str) {
-    c.char('e');
-    let Some(Modal::Pick(p)) = &c.app.modal else {
-        panic!("e did not open the environment picker: {:?}", c.app.modal);
-    };
-    let to = p.options.iter().position(|o| o.id == env).expect("offered");
-    let steps = (to + p.options.len() - p.selected) % p.options.len();
-    for _ in 0..steps {
-        c.char('j');
-    }
-    c.enter();
-    assert_eq!(c.app.env, env);
-}
-
 fn ctrl(c: &mut Cockpit, ch: char) {
     c.send(Msg::Key(KeyEvent::new(
         KeyCode::Char(ch),
@@ -124,7 +109,7 @@ fn finishes_of(live: &Live, task: u64) -> usize {
 /// The live view shows every pod of the Deployment on its newest revision, ready, with
 /// that revision running `image`, and kubectl's verdict done.
 fn all_on(c: &Cockpit, image: &str, replicas: usize) -> bool {
-    let Some(view) = &c.app.view else {
+    let Some(view) = c.app.view() else {
         return false;
     };
     let Some(current) = view.revisions().iter().find(|r| r.current) else {
@@ -225,7 +210,7 @@ async fn a_release_goes_to_staging_then_production_by_keys() {
 
     // Production: every gate, then the typed confirmation.
     open_production(&mut live);
-    switch_env(&mut live, "production");
+    live.switch_env("production");
     live.pump("the production view is live", LIMIT, |c| {
         all_on(c, "deal-scout-api:1.2.2", 4)
     })
@@ -274,7 +259,7 @@ async fn a_release_goes_to_staging_then_production_by_keys() {
         all_on(c, "deal-scout-api:1.2.3", 4)
     })
     .await;
-    let view = live.app.view.as_ref().unwrap();
+    let view = live.app.view().unwrap();
     assert_eq!(view.target.env, "production");
     let current = view.revisions().iter().find(|r| r.current).unwrap();
     assert_eq!(current.revision, 3);
@@ -333,7 +318,7 @@ async fn a_crashlooping_release_fails_its_deadline_and_rolls_back_by_keys() {
     ));
     // The rollout pane shows why: the new pod crashing beside the old ones still serving.
     live.pump("the view shows the crash loop", LIMIT, |c| {
-        let view = c.app.view.as_ref().unwrap();
+        let view = c.app.view().unwrap();
         let crashing = view.pods().any(|p| {
             p.image == "deal-scout-api:1.2.3-crashloop"
                 && (p.status == "CrashLoopBackOff" || p.status == "Error")
@@ -780,7 +765,7 @@ async fn a_deploy_to_an_environment_without_a_cluster_is_refused_before_anything
     );
     open_staging(&mut live);
     open_production(&mut live);
-    switch_env(&mut live, "production");
+    live.switch_env("production");
     let events = live.journal().len();
     live.char('D');
     if matches!(live.app.modal, Some(Modal::Input(_))) {
@@ -873,8 +858,7 @@ async fn a_migration_job_after_the_deploy_succeeds_with_its_log() {
     assert!(step_state(&live, Stage::Staging, StepKind::Migrate).is_done());
     live.pump("the rollout pane lists the Job", LIMIT, |c| {
         c.app
-            .view
-            .as_ref()
+            .view()
             .is_some_and(|v| v.jobs().iter().any(|j| j.name == job))
     })
     .await;

@@ -29,7 +29,10 @@ async fn deployed(release_type: &str) -> (Cockpit, DateTime<Utc>) {
         "production".into(),
         release_cockpit::cluster::client::for_url("http://127.0.0.1:9", "production"),
     );
-    c.app.gauges = Some(GaugeBoard::new(&c.app.config, "test source".into()));
+    c.app.boards.insert(
+        "production".into(),
+        GaugeBoard::new(&c.app.config, "test source".into()),
+    );
     c.approve("cto", "Carla CTO");
     c.char('s');
     c.answer("0123abcd");
@@ -87,6 +90,10 @@ fn readings_at(at: DateTime<Utc>, error_rate: f64, p95: f64) -> Msg {
 }
 
 fn readings_with(at: DateTime<Utc>, error_rate: Reading, p95: Reading) -> Msg {
+    readings_in("production", at, error_rate, p95)
+}
+
+fn readings_in(env: &str, at: DateTime<Utc>, error_rate: Reading, p95: Reading) -> Msg {
     let readings: Readings = [
         ("error_rate".to_string(), error_rate),
         ("p95_latency_seconds".to_string(), p95),
@@ -95,7 +102,7 @@ fn readings_with(at: DateTime<Utc>, error_rate: Reading, p95: Reading) -> Msg {
     .into_iter()
     .collect();
     Msg::Readings {
-        env: "production".into(),
+        env: env.into(),
         at,
         readings,
     }
@@ -169,11 +176,11 @@ async fn thresholds_are_the_release_windows_until_the_window_closes() {
     let (mut c, t0) = deployed("emergency").await;
     let t = at_second(&mut c, t0, 47 * 60);
     c.send(readings_at(t, 0.009, 0.41));
-    let g = &c.app.gauges.as_ref().unwrap().gauges["error_rate"];
+    let g = &c.app.gauges().unwrap().gauges["error_rate"];
     assert_eq!((g.threshold, g.status), (Some(0.005), GaugeStatus::Breach));
     let t = at_second(&mut c, t0, 121 * 60);
     c.send(readings_at(t, 0.009, 0.41));
-    let g = &c.app.gauges.as_ref().unwrap().gauges["error_rate"];
+    let g = &c.app.gauges().unwrap().gauges["error_rate"];
     assert_eq!((g.threshold, g.status), (Some(0.01), GaugeStatus::Warn));
 }
 
@@ -212,6 +219,66 @@ async fn the_error_rate_trigger_waits_for_its_sustain_time_then_alerts_with_the_
         }
         other => panic!("expected the rollback, got {other:?}"),
     }
+}
+
+/// The on-call engineer looks at staging in the middle of the window: production is still
+/// read, its trigger still fires and offers production's rollback, and its checkpoint
+/// records production's numbers, while the screen shows staging's.
+#[tokio::test]
+async fn production_is_watched_while_staging_is_on_screen() {
+    let (mut c, t0) = deployed("emergency").await;
+    c.app.boards.insert(
+        "staging".into(),
+        GaugeBoard::new(&c.app.config, "test source".into()),
+    );
+    c.switch_env("staging");
+    let healthy = |t| {
+        readings_in(
+            "staging",
+            t,
+            Reading::Value { value: 0.001 },
+            Reading::Value { value: 0.3 },
+        )
+    };
+    for s in [600, 630, 659] {
+        let t = at_second(&mut c, t0, s);
+        c.send(healthy(t));
+        c.send(readings_at(t, 0.08, 0.41));
+    }
+    assert!(c.release().soak.triggers.is_empty(), "59 s is not 60");
+    let t = at_second(&mut c, t0, 660);
+    c.send(healthy(t));
+    c.send(readings_at(t, 0.08, 0.41));
+    let fired = &c.release().soak.triggers;
+    assert_eq!(
+        fired.len(),
+        1,
+        "production's trigger fired with staging on screen"
+    );
+    assert_eq!(fired[0].kind, TriggerKind::ErrorRate);
+    let Some(Modal::Confirm(alert)) = &c.app.modal else {
+        panic!("a trigger opens the alert: {:?}", c.app.modal);
+    };
+    assert!(
+        alert
+            .body
+            .iter()
+            .any(|l| l.contains("Roll production back")),
+        "{:?}",
+        alert.body
+    );
+    c.char('n');
+    // What is on screen is staging's.
+    let g = &c.app.gauges().unwrap().gauges["error_rate"];
+    assert_eq!(g.value, Some(0.001));
+    // T+15 records production's numbers, not the screen's.
+    let t = at_second(&mut c, t0, 14 * 60 + 50);
+    c.send(healthy(t));
+    c.send(readings_at(t, 0.08, 0.41));
+    at_second(&mut c, t0, 15 * 60);
+    let t15 = &c.release().soak.snapshots[&15];
+    assert_eq!(t15.gauges["error_rate"], Some(0.08));
+    assert!(!t15.passed, "{:?}", t15.failures);
 }
 
 #[tokio::test]
@@ -333,7 +400,10 @@ async fn a_window_with_breaches_needs_a_reason_to_be_stable() {
 #[tokio::test]
 async fn no_checkpoint_and_no_trigger_before_the_production_deploy() {
     let mut c = Cockpit::new("regular");
-    c.app.gauges = Some(GaugeBoard::new(&c.app.config, "test source".into()));
+    c.app.boards.insert(
+        "production".into(),
+        GaugeBoard::new(&c.app.config, "test source".into()),
+    );
     c.app.env = "production".into();
     let t0 = c.now();
     for s in [0, 60, 120, 180] {

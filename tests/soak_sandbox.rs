@@ -21,9 +21,8 @@ use std::time::Duration;
 use chrono::Utc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use release_cockpit::app::{App, ClusterInfo, Modal, Msg};
+use release_cockpit::cluster::client;
 use release_cockpit::cluster::progress::RolloutStatus;
-use release_cockpit::cluster::view::ClusterView;
-use release_cockpit::cluster::{Target, client};
 use release_cockpit::config::Config;
 use release_cockpit::metrics::gauges::{GaugeBoard, GaugeStatus};
 use release_cockpit::metrics::prometheus::PrometheusSource;
@@ -239,11 +238,11 @@ impl Soak {
             kubeconfig: dir.path().join("sandbox.kubeconfig"),
             simulated: true,
         });
-        app.view = config
-            .environment("production")
-            .map(|e| ClusterView::new(Target::of(e)));
-        rt.watch_cluster("production");
-        app.gauges = Some(GaugeBoard::new(&config, source.describe()));
+        rt.watch_every_cluster(&mut app);
+        app.boards.insert(
+            "production".into(),
+            GaugeBoard::new(&config, source.describe()),
+        );
         let background = vec![
             tokio::spawn(poll_metrics(source, clock.clone(), tx.clone())),
             tokio::spawn(tick(clock.clone(), tx)),
@@ -349,7 +348,7 @@ impl Soak {
     }
 
     fn gauge(&self, name: &str) -> (Option<f64>, Option<f64>, GaugeStatus) {
-        let g = &self.app.gauges.as_ref().expect("gauges").gauges[name];
+        let g = &self.app.boards.get("production").expect("gauges").gauges[name];
         (g.value, g.threshold, g.status)
     }
 
@@ -361,7 +360,7 @@ impl Soak {
 
     /// Every pod of the Deployment on the newest revision, ready, running `image`.
     fn all_on(&self, image: &str, replicas: usize) -> bool {
-        let Some(view) = &self.app.view else {
+        let Some(view) = self.app.views.get("production") else {
             return false;
         };
         let Some(current) = view.revisions().iter().find(|r| r.current) else {
@@ -723,7 +722,7 @@ async fn with_prometheus_as_the_source_the_trigger_fires_and_the_rollback_runs()
     ));
     let mut s = Soak::open(&world, config, "1.2.3-errors", "emergency", source);
     assert_eq!(
-        s.app.gauges.as_ref().unwrap().source,
+        s.app.boards["production"].source,
         format!("prometheus {}", prom.url)
     );
     errors_release_is_rolled_back(&mut s, &world).await;

@@ -216,7 +216,9 @@ fn cockpit(cluster: Cluster) -> Cockpit {
         simulated: false,
     });
     let env = c.app.config.environment(ENV).unwrap();
-    c.app.view = Some(ClusterView::new(Target::of(env)));
+    c.app
+        .views
+        .insert(ENV.into(), ClusterView::new(Target::of(env)));
     let lists = [
         ClusterMsg::Deployment(Change::Replaced(vec![cluster.deployment])),
         ClusterMsg::ReplicaSet(Change::Replaced(cluster.replica_sets)),

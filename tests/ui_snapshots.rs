@@ -178,7 +178,7 @@ fn timeline_pane_with_gauges_shows_no_data_and_no_traffic_apart_from_zero() {
         .collect();
         board.record(t0 + chrono::Duration::seconds(i), &readings, false);
     }
-    c.app.gauges = Some(board);
+    c.app.boards.insert(c.app.env.clone(), board);
     c.char('4');
     c.char('z');
     let screen = c.render(120, 30);

@@ -89,10 +89,10 @@ async fn deployed(deploy: Deploy) -> (Cockpit, DateTime<Utc>) {
         "production".into(),
         release_cockpit::cluster::client::for_url("http://127.0.0.1:9", "production"),
     );
-    c.app.gauges = Some(GaugeBoard::new(
-        &c.app.config,
-        "scrape of the sandbox's service".into(),
-    ));
+    c.app.boards.insert(
+        "production".into(),
+        GaugeBoard::new(&c.app.config, "scrape of the sandbox's service".into()),
+    );
     c.approve("cto", "Carla CTO");
     c.char('s');
     c.answer("0123abcd");

@@ -63,7 +63,7 @@ pub(super) fn move_selection(app: &mut App, delta: isize) {
             }
         }
         Pane::Rollout => {
-            let n = app.view.as_ref().map_or(0, |v| v.pod_count());
+            let n = app.view().map_or(0, |v| v.pod_count());
             let max = n.saturating_sub(1) as isize;
             app.pod_scroll = (app.pod_scroll as isize + delta).clamp(0, max) as usize;
         }

@@ -13,9 +13,7 @@ pub(super) fn rollback_menu(app: &mut App) -> Vec<Command> {
         return Vec::new();
     }
     let revisions = app
-        .view
-        .as_ref()
-        .filter(|v| v.target.env == app.env)
+        .view()
         .map(|v| v.revisions().to_vec())
         .unwrap_or_default();
     let current = revisions.iter().find(|r| r.current);
@@ -78,8 +76,7 @@ pub(super) fn rollback_menu(app: &mut App) -> Vec<Command> {
 
 pub(super) fn revision_menu(app: &mut App) {
     let options: Vec<PickOption> = app
-        .view
-        .as_ref()
+        .view()
         .map(|v| {
             v.revisions()
                 .iter()

@@ -135,10 +135,13 @@ pub struct App {
     pub cluster: Option<ClusterInfo>,
     /// Environments whose cluster cannot be reached (no context, bad kubeconfig), and why.
     pub unreachable: BTreeMap<String, String>,
-    /// The environment's gauges, when a metrics source is connected.
-    pub gauges: Option<GaugeBoard>,
-    /// The live view of the environment's Deployment, when a cluster is connected.
-    pub view: Option<ClusterView>,
+    /// Every environment's gauges, when a metrics source is connected. All are read, not
+    /// only the one on screen: the soak window's triggers watch production while the
+    /// engineer looks at staging.
+    pub boards: BTreeMap<String, GaugeBoard>,
+    /// The live view of every environment's Deployment, when a cluster is connected; the
+    /// checkpoints read production's whichever one is on screen.
+    pub views: BTreeMap<String, ClusterView>,
     /// Actions running now, by task number.
     pub tasks: BTreeMap<u64, RunningTask>,
     pub runbook_selected: usize,
@@ -194,8 +197,8 @@ impl App {
             collapsed_phases: BTreeSet::new(),
             cluster: None,
             unreachable: BTreeMap::new(),
-            gauges: None,
-            view: None,
+            boards: BTreeMap::new(),
+            views: BTreeMap::new(),
             tasks: BTreeMap::new(),
             runbook_selected: 0,
             pod_scroll: 0,
@@ -203,6 +206,16 @@ impl App {
             stable_prompted: false,
             queued: None,
         }
+    }
+
+    /// The gauges of the environment on screen.
+    pub fn gauges(&self) -> Option<&GaugeBoard> {
+        self.boards.get(&self.env)
+    }
+
+    /// The live view of the environment on screen.
+    pub fn view(&self) -> Option<&ClusterView> {
+        self.views.get(&self.env)
     }
 
     pub fn gates(&self) -> Option<Gates> {

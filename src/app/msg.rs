@@ -82,14 +82,6 @@ pub enum Command {
     CancelCheck {
         item: String,
     },
-    /// Point the metrics poller at another environment's service.
-    WatchMetrics {
-        env: String,
-    },
-    /// Point the live view's watchers at another environment.
-    WatchCluster {
-        env: String,
-    },
     /// Journal `ActionStarted`, then run the action. `resume` reconciles an action the
     /// journal shows in flight from before a restart: nothing is journaled or sent again.
     StartAction {

@@ -115,7 +115,7 @@ fn capitalise(s: &str) -> String {
 
 /// What the confirmation dialog says will happen, from what the live view shows now.
 fn consequences(app: &App, env: &str, action: &Action) -> Vec<String> {
-    let view = app.view.as_ref().filter(|v| v.target.env == env);
+    let view = app.views.get(env);
     let current = view.and_then(|v| v.revisions().iter().find(|r| r.current).cloned());
     let mut out = Vec::new();
     if let Some(c) = &current {
@@ -310,9 +310,6 @@ pub(super) fn on_refused(app: &mut App, task: u64, why: String) {
 }
 
 pub(super) fn on_cluster(app: &mut App, update: ClusterUpdate) {
-    if update.env != app.env {
-        return;
-    }
     if let ClusterMsg::StreamDown { stream, error } = &update.msg {
         app.log(
             Level::Warn,
@@ -323,30 +320,16 @@ pub(super) fn on_cluster(app: &mut App, update: ClusterUpdate) {
             ),
         );
     }
-    if app.view.is_none() {
-        app.view = app
-            .config
-            .environment(&update.env)
-            .map(|e| ClusterView::new(Target::of(e)));
-    }
-    if let Some(view) = &mut app.view {
-        view.apply(&update);
-    }
-}
-
-/// The view follows the environment the cockpit looks at.
-pub(super) fn switch_view(app: &mut App) -> Vec<Command> {
-    if app.cluster.is_none() {
-        return Vec::new();
-    }
-    app.view = app
-        .config
-        .environment(&app.env)
-        .map(|e| ClusterView::new(Target::of(e)));
-    app.pod_scroll = 0;
-    vec![Command::WatchCluster {
-        env: app.env.clone(),
-    }]
+    let view = match app.views.entry(update.env.clone()) {
+        std::collections::btree_map::Entry::Occupied(v) => v.into_mut(),
+        std::collections::btree_map::Entry::Vacant(slot) => {
+            let Some(e) = app.config.environment(&update.env) else {
+                return;
+            };
+            slot.insert(ClusterView::new(Target::of(e)))
+        }
+    };
+    view.apply(&update);
 }
 
 fn release_version(app: &mut App) -> Option<(String, Option<String>)> {

@@ -19,7 +19,7 @@ use crate::release::event::{Entry, Event};
 use crate::release::soak::{self, CheckpointSnapshot, TriggerKind, Verdict};
 use crate::release::state::ReleaseState;
 
-/// The open window of the current release, when the cockpit is looking at its environment.
+/// The current release's window, until it has its verdict.
 fn watched_window(app: &App) -> Option<soak::Window> {
     let release = app.release.as_ref()?;
     if release.soak.verdict.is_some() {
@@ -44,11 +44,10 @@ pub(super) fn baseline(app: &mut App, env: &str, action: &Action) -> Vec<Command
         || !matches!(action, Action::Deploy { .. })
         || release.soak.baseline.is_some()
         || soak::window(release, &app.config).is_some()
-        || env != app.env
     {
         return Vec::new();
     }
-    let Some(board) = &mut app.gauges else {
+    let Some(board) = app.boards.get_mut(env) else {
         return Vec::new();
     };
     board.capture_baseline(app.now);
@@ -68,8 +67,12 @@ pub(super) fn baseline(app: &mut App, env: &str, action: &Action) -> Vec<Command
 pub(super) fn restore(app: &mut App) {
     app.trigger_watch.reset();
     app.stable_prompted = false;
-    let baseline = app.release.as_ref().and_then(|r| r.soak.baseline.clone());
-    if let (Some(board), Some((at, values))) = (&mut app.gauges, baseline) {
+    let Some(release) = &app.release else {
+        return;
+    };
+    let baseline = release.soak.baseline.clone();
+    let env = window_env(release, &app.config).unwrap_or_else(|| app.env.clone());
+    if let (Some(board), Some((at, values))) = (app.boards.get_mut(&env), baseline) {
         for g in board.gauges.values_mut() {
             g.baseline = values
                 .get(g.name)
@@ -86,19 +89,19 @@ pub(super) fn on_readings(
     at: DateTime<Utc>,
     readings: &Readings,
 ) -> Vec<Command> {
-    // A poll that left before an environment switch is not this environment's.
-    if env != app.env {
-        return Vec::new();
-    }
     let window = watched_window(app).filter(|w| w.is_open(at));
-    let watching = window.is_some()
-        && app
-            .release
-            .as_ref()
-            .and_then(|r| window_env(r, &app.config))
-            .is_some_and(|e| e == env);
-    if let Some(board) = &mut app.gauges {
+    let watched_env = app
+        .release
+        .as_ref()
+        .and_then(|r| window_env(r, &app.config));
+    let other_env = watched_env.as_deref().is_some_and(|e| e != env);
+    let watching = window.is_some() && !other_env;
+    if let Some(board) = app.boards.get_mut(env) {
         board.record(at, readings, watching);
+    }
+    if other_env {
+        // Another environment's numbers say nothing of the window's: its triggers hold.
+        return Vec::new();
     }
     if !watching {
         app.trigger_watch.reset();
@@ -158,10 +161,17 @@ pub(super) fn on_tick(app: &mut App) -> Vec<Command> {
 
 /// The automatic checks a checkpoint runs: every gauge within its release-window threshold,
 /// the rollout complete (from T+10, "all pods rolled out"), the last health check passing.
+/// All of the window's environment, whichever one is on screen.
 fn snapshot(app: &App, at_minutes: i64) -> CheckpointSnapshot {
     let mut failures = Vec::new();
     let mut gauges = BTreeMap::new();
-    if let Some(board) = &app.gauges {
+    let env = app
+        .release
+        .as_ref()
+        .and_then(|r| window_env(r, &app.config))
+        .unwrap_or_else(|| app.env.clone());
+    let view = app.views.get(&env);
+    if let Some(board) = app.boards.get(&env) {
         for g in board.gauges.values() {
             gauges.insert(g.name.to_string(), g.value);
             if g.status == GaugeStatus::Breach
@@ -176,17 +186,13 @@ fn snapshot(app: &App, at_minutes: i64) -> CheckpointSnapshot {
             }
         }
     }
-    let rollout = app
-        .view
-        .as_ref()
+    let rollout = view
         .and_then(|v| v.progress())
         .map(|p| p.message().to_string());
-    let done = app
-        .view
-        .as_ref()
+    let done = view
         .and_then(|v| v.progress())
         .is_some_and(|p| matches!(p, RolloutStatus::Done(_)));
-    if at_minutes >= 10 && app.view.is_some() && !done {
+    if at_minutes >= 10 && view.is_some() && !done {
         failures.push(format!(
             "rollout not complete ({})",
             rollout.as_deref().unwrap_or("no rollout status")
@@ -200,7 +206,6 @@ fn snapshot(app: &App, at_minutes: i64) -> CheckpointSnapshot {
         failures.push(format!("the production deploy failed: {}", outcome.summary));
     }
     if let Some(release) = &app.release
-        && let Some(env) = window_env(release, &app.config)
         && let Some(last) = release
             .actions
             .iter()

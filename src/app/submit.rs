@@ -273,14 +273,11 @@ fn submit_pick(app: &mut App, purpose: PickFor, value: String) -> Vec<Command> {
         PickFor::Environment => {
             app.modal = None;
             app.log(Level::Info, format!("environment: {value}"));
-            app.env = value.clone();
-            let mut commands = operations::switch_view(app);
-            if let Some(board) = &mut app.gauges {
-                // The old environment's numbers must not linger under the new name.
-                *board = crate::metrics::gauges::GaugeBoard::new(&app.config, board.source.clone());
-                commands.push(Command::WatchMetrics { env: value });
-            }
-            commands
+            // Every environment is watched and read all along: switching only changes
+            // which one the panes show.
+            app.env = value;
+            app.pod_scroll = 0;
+            Vec::new()
         }
     }
 }

@@ -10,8 +10,7 @@ use tokio::sync::mpsc;
 use super::{CmdResult, environment, load_config, operator, state_dir, usage};
 use crate::app::{App, ClusterInfo, Level, Msg};
 use crate::cli::Common;
-use crate::cluster::view::ClusterView;
-use crate::cluster::{Target, client};
+use crate::cluster::client;
 use crate::config::Config;
 use crate::metrics::gauges::GaugeBoard;
 use crate::metrics::scrape::ScrapeSource;
@@ -102,7 +101,6 @@ pub fn launch(l: Launch) -> CmdResult {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let mut metrics_env = None;
         // The demo's cluster runs in this process, on loopback, for as long as the cockpit.
         let sandbox = if l.sandbox {
             let running = server::start_seeded(l.clock.clone(), "127.0.0.1:0".parse().expect("loopback"))
@@ -183,10 +181,13 @@ pub fn launch(l: Launch) -> CmdResult {
             None => None,
         };
         if let Some((described, make)) = sources {
-            let (env_tx, env_rx) = tokio::sync::watch::channel(app.env.clone());
-            app.gauges = Some(GaugeBoard::new(&l.config, described));
-            tokio::spawn(poll_metrics(make, env_rx, l.clock.clone(), tx.clone()));
-            metrics_env = Some(env_tx);
+            // Every environment is read all along, each by its own poller: the soak
+            // window's triggers watch production while staging is on screen, and a slow
+            // source for one does not delay the other.
+            for env in l.config.environments.keys() {
+                app.boards.insert(env.clone(), GaugeBoard::new(&l.config, described.clone()));
+                tokio::spawn(poll_metrics(make(env), env.clone(), l.clock.clone(), tx.clone()));
+            }
         }
         let mut rt = Runtime::new(
             config.clone(),
@@ -195,13 +196,9 @@ pub fn launch(l: Launch) -> CmdResult {
             l.clock.clone(),
             tx.clone(),
         );
-        rt.metrics_env = metrics_env;
         rt.clients = clients;
         if app.cluster.is_some() {
-            app.view = config
-                .environment(&app.env)
-                .map(|e| ClusterView::new(Target::of(e)));
-            rt.watch_cluster(&app.env);
+            rt.watch_every_cluster(&mut app);
         }
         if let Some(o) = opened {
             let ignored_type = l
@@ -287,28 +284,18 @@ const METRICS_POLL: Duration = Duration::from_secs(1);
 /// Makes the metrics source of an environment, if it has one.
 type SourceFactory = Box<dyn Fn(&str) -> Option<Box<dyn MetricSource>> + Send>;
 
-/// Reads the environment's metrics every `METRICS_POLL`, following environment switches.
+/// Reads one environment's metrics every `METRICS_POLL` until the cockpit stops listening.
 async fn poll_metrics(
-    source_for: SourceFactory,
-    mut env: tokio::sync::watch::Receiver<String>,
+    mut source: Option<Box<dyn MetricSource>>,
+    env: String,
     clock: Arc<dyn Clock>,
     tx: mpsc::UnboundedSender<Msg>,
 ) {
-    let mut current = env.borrow().clone();
-    let mut source = source_for(&current);
     let mut interval = tokio::time::interval(METRICS_POLL);
+    // A poll that overran (a source timing out) is not made up for with a burst.
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            _ = interval.tick() => {}
-            changed = env.changed() => {
-                if changed.is_err() {
-                    return;
-                }
-                current = env.borrow().clone();
-                source = source_for(&current);
-                continue;
-            }
-        }
+        interval.tick().await;
         let at = clock.now();
         let readings = match &mut source {
             Some(s) => s.poll(at).await,
@@ -316,14 +303,14 @@ async fn poll_metrics(
                 .map(|g| {
                     (
                         g.to_string(),
-                        Reading::no_data(format!("no metrics source for {current}")),
+                        Reading::no_data(format!("no metrics source for {env}")),
                     )
                 })
                 .collect(),
         };
         if tx
             .send(Msg::Readings {
-                env: current.clone(),
+                env: env.clone(),
                 at,
                 readings,
             })

@@ -31,11 +31,10 @@ pub struct Runtime {
     pub default_type: String,
     journal: Option<Journal>,
     checks: HashMap<String, oneshot::Sender<()>>,
-    /// Tells the metrics poller which environment to read, when there is one.
-    pub metrics_env: Option<tokio::sync::watch::Sender<String>>,
     /// A kube client per environment, or why there is none.
     pub clients: BTreeMap<String, Result<kube::Client, String>>,
-    watch: Option<WatchHandle>,
+    /// The live view's watchers, one set per environment, all running all along.
+    watches: BTreeMap<String, WatchHandle>,
     runner: TaskRunner,
     tx: mpsc::UnboundedSender<Msg>,
 }
@@ -61,9 +60,8 @@ impl Runtime {
             default_type,
             journal: None,
             checks: HashMap::new(),
-            metrics_env: None,
             clients: BTreeMap::new(),
-            watch: None,
+            watches: BTreeMap::new(),
             runner: TaskRunner::new({
                 let tx = tx.clone();
                 Arc::new(move |m| tx.send(Msg::Task(m)).is_ok())
@@ -149,12 +147,6 @@ impl Runtime {
                     let _ = cancel.send(());
                 }
             }
-            Command::WatchMetrics { env } => {
-                if let Some(tx) = &self.metrics_env {
-                    let _ = tx.send(env);
-                }
-            }
-            Command::WatchCluster { env } => self.watch_cluster(&env),
             Command::StartAction {
                 task,
                 env,
@@ -175,21 +167,44 @@ impl Runtime {
         }
     }
 
-    /// Replaces the live view's watchers with ones for `env`.
+    /// Starts (or restarts) the live view's watchers of `env`; the other environments'
+    /// keep running.
     pub fn watch_cluster(&mut self, env: &str) {
-        self.watch = None;
+        self.watches.remove(env);
         let (Some(Ok(client)), Some(environment)) =
             (self.clients.get(env), self.config.environment(env))
         else {
             return;
         };
         let tx = self.tx.clone();
-        self.watch = Some(watch::spawn(
-            client.clone(),
-            Target::of(environment),
-            self.clock.clone(),
-            Arc::new(move |u| tx.send(Msg::Cluster(u)).is_ok()),
-        ));
+        self.watches.insert(
+            env.to_string(),
+            watch::spawn(
+                client.clone(),
+                Target::of(environment),
+                self.clock.clone(),
+                Arc::new(move |u| tx.send(Msg::Cluster(u)).is_ok()),
+            ),
+        );
+    }
+
+    /// Watches every environment that has a client, each with its (empty) view in `app`.
+    pub fn watch_every_cluster(&mut self, app: &mut App) {
+        let envs: Vec<String> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.is_ok())
+            .map(|(env, _)| env.clone())
+            .collect();
+        for env in envs {
+            if let Some(e) = self.config.environment(&env) {
+                app.views.insert(
+                    env.clone(),
+                    crate::cluster::view::ClusterView::new(Target::of(e)),
+                );
+                self.watch_cluster(&env);
+            }
+        }
     }
 
     /// Journals the start (unless resuming what the journal already has), then runs it.

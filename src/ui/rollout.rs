@@ -21,7 +21,7 @@ const WARNINGS: usize = 4;
 const JOBS: usize = 2;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let Some(view) = &app.view else {
+    let Some(view) = app.view() else {
         not_connected(frame, area, app, theme);
         return;
     };

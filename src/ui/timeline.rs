@@ -23,7 +23,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .as_ref()
         .and_then(|r| soak::window(r, &app.config));
     let mut gauges = Vec::new();
-    match &app.gauges {
+    match app.gauges() {
         Some(board) => {
             gauges.push(Line::styled(
                 format!("{} gauges, from the {}:", app.env, board.source),

@@ -14,8 +14,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use release_cockpit::app::{App, ClusterInfo, Msg};
-use release_cockpit::cluster::view::ClusterView;
-use release_cockpit::cluster::{Target, client};
+use release_cockpit::cluster::client;
 use release_cockpit::config::Config;
 use release_cockpit::release::clock::{Clock, ScaledClock};
 use release_cockpit::release::event::{Entry, Event};
@@ -69,10 +68,7 @@ fn connect_runtime(rt: &mut Runtime, app: &mut App, config: &Config, url: &str) 
         kubeconfig: app.state_dir.join("sandbox.kubeconfig"),
         simulated: true,
     });
-    app.view = config
-        .environment(&app.env)
-        .map(|e| ClusterView::new(Target::of(e)));
-    rt.watch_cluster(&app.env.clone());
+    rt.watch_every_cluster(app);
 }
 
 impl Live {

@@ -149,6 +149,24 @@ impl Cockpit {
         self.enter();
     }
 
+    /// `e`, then the environment by name.
+    pub fn switch_env(&mut self, env: &str) {
+        self.char('e');
+        let Some(release_cockpit::app::Modal::Pick(p)) = &self.app.modal else {
+            panic!(
+                "e did not open the environment picker: {:?}",
+                self.app.modal
+            );
+        };
+        let to = p.options.iter().position(|o| o.id == env).expect("offered");
+        let steps = (to + p.options.len() - p.selected) % p.options.len();
+        for _ in 0..steps {
+            self.char('j');
+        }
+        self.enter();
+        assert_eq!(self.app.env, env);
+    }
+
     pub fn release(&self) -> &ReleaseState {
         self.app.release.as_ref().expect("a release is open")
     }
