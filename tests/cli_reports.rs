@@ -111,6 +111,7 @@ fn record(version: &str, rollback: Option<AuditRollback>) -> AuditRecord {
         commit_sha: Some("0123abcd".into()),
         image: Some(format!("deal-scout-api:{version}")),
         deploy_started_at: Some(common::at("2026-12-08T10:02:00Z")),
+        rollout_finished_at: Some(common::at("2026-12-08T10:07:30Z")),
         finished_at: common::at("2026-12-08T12:05:00Z"),
         outcome: if rollback.is_some() {
             "rolled_back"
@@ -149,6 +150,13 @@ fn audit_prints_each_release_with_sha_image_times_approvers_and_rollback() {
     assert!(text.contains("1.2.3 regular [production] stable"), "{text}");
     assert!(
         text.contains("commit 0123abcd  image deal-scout-api:1.2.3"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "deployed 2026-12-08 10:02:00 UTC  rolled out 2026-12-08 10:07:30 UTC  \
+             finished 2026-12-08 12:05:00 UTC"
+        ),
         "{text}"
     );
     assert!(text.contains("approvers: Tess Lead (team_lead)"), "{text}");

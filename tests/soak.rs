@@ -365,6 +365,11 @@ async fn a_clean_window_is_declared_stable_at_t120_and_written_to_releases_log()
     assert_eq!(line.commit_sha.as_deref(), Some("0123abcd"));
     assert_eq!(line.image.as_deref(), Some("deal-scout-api:1.2.3"));
     assert_eq!(line.deploy_started_at, Some(t0));
+    assert!(
+        line.rollout_finished_at.is_some_and(|t| t >= t0),
+        "{:?}",
+        line.rollout_finished_at
+    );
     assert_eq!(line.approvers[0].name, "Carla CTO");
     assert!(line.rollback.is_none(), "no rollback");
 }

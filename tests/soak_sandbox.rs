@@ -531,6 +531,7 @@ async fn a_healthy_release_soaks_through_its_checkpoints_and_is_declared_stable(
     assert_eq!(line.commit_sha.as_deref(), Some(SHA));
     assert_eq!(line.image.as_deref(), Some("deal-scout-api:1.2.3"));
     assert_eq!(line.deploy_started_at, Some(t0));
+    assert_eq!(line.rollout_finished_at, Some(deploy_finished));
     assert_eq!(line.finished_at, concluded.at);
     assert!(line.finished_at > deploy_finished && deploy_finished > t0);
     assert!(line.finished_at >= t0 + chrono::Duration::minutes(10));

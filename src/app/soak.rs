@@ -469,6 +469,10 @@ pub fn audit_record(
             _ => None,
         }),
         deploy_started_at: deploy.map(|d| d.started),
+        rollout_finished_at: deploy
+            .and_then(|d| d.finished.as_ref())
+            .filter(|(_, o)| o.ok)
+            .map(|(at, _)| *at),
         finished_at: at,
         outcome: outcome.into(),
         approvers: release

@@ -23,6 +23,10 @@ pub struct AuditRecord {
     pub commit_sha: Option<String>,
     pub image: Option<String>,
     pub deploy_started_at: Option<DateTime<Utc>>,
+    /// When the deploy's rollout finished ("successfully rolled out"); `None` when it never
+    /// did (deadline exceeded, rolled back mid-rollout). Older lines do not have it.
+    #[serde(default)]
+    pub rollout_finished_at: Option<DateTime<Utc>>,
     pub finished_at: DateTime<Utc>,
     /// "stable", "rolled_back", or "abandoned".
     pub outcome: String,
@@ -87,7 +91,7 @@ pub fn render(records: &[AuditRecord]) -> String {
             Some(rb) => format!("rollback by {}: {}", rb.method, rb.reason),
         };
         out.push_str(&format!(
-            "{} {} [{}] {} -> {}\n  commit {}  image {}\n  deployed {}  finished {}\n  approvers: {}\n  {}\n",
+            "{} {} [{}] {} -> {}\n  commit {}  image {}\n  deployed {}  rolled out {}  finished {}\n  approvers: {}\n  {}\n",
             r.version,
             r.release_type,
             r.environment,
@@ -98,10 +102,36 @@ pub fn render(records: &[AuditRecord]) -> String {
             r.deploy_started_at
                 .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
                 .unwrap_or_else(|| "-".into()),
+            r.rollout_finished_at
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_else(|| "-".into()),
             r.finished_at.format("%Y-%m-%d %H:%M:%S UTC"),
             if approvers.is_empty() { "-".to_string() } else { approvers.join(", ") },
             rollback,
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// releases.log is append-only and outlives versions of the cockpit: a line written
+    /// before the rollout time was recorded still reads, with that time unknown.
+    #[test]
+    fn a_line_without_the_rollout_time_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("releases.log");
+        std::fs::write(
+            &path,
+            r#"{"version":"1.2.2","release_type":"regular","environment":"production","commit_sha":"abc","image":"deal-scout-api:1.2.2","deploy_started_at":"2026-11-10T10:02:00Z","finished_at":"2026-11-10T12:05:00Z","outcome":"stable","approvers":[],"rollback":null}
+"#,
+        )
+        .unwrap();
+        let (records, problems) = read(&path).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(records[0].rollout_finished_at, None);
+        assert!(render(&records).contains("rolled out -  finished 2026-11-10 12:05:00 UTC"));
+    }
 }
