@@ -426,7 +426,7 @@ async fn bug_gauge_lines_wrap_at_80_columns_once_the_baseline_is_captured() {
         ("db_error_rate", "base 0.04%"),
         ("db_p95_seconds", "base 18 ms"),
         ("error_rate", "base 0.20%"),
-        ("p95_latency_seconds", "base 410 ms"),
+        ("p95_latency_seconds", "base 420 ms"),
         ("queue_depth", "base 12"),
         ("throughput_rps", "base 40.0/s"),
     ] {

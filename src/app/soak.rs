@@ -54,7 +54,7 @@ pub(super) fn baseline(app: &mut App, env: &str, action: &Action) -> Vec<Command
     let gauges: BTreeMap<String, f64> = board
         .gauges
         .values()
-        .filter_map(|g| g.value.map(|v| (g.name.to_string(), v)))
+        .filter_map(|g| g.baseline.as_ref().map(|b| (g.name.to_string(), b.value)))
         .collect();
     vec![Command::Record(Event::BaselineCaptured {
         env: env.to_string(),

@@ -13,6 +13,10 @@ use crate::config::{Config, GAUGES};
 pub const HISTORY: usize = 10_000;
 /// How far back the history reaches: the soak window's T-15..T+120 with room to spare.
 pub const HISTORY_SPAN_SECS: i64 = 3 * 3600;
+/// How far back before a deploy the baseline looks: the median of these minutes' readings,
+/// so one bad scrape (a p95 from a handful of requests, a source just started) does not
+/// become the yardstick "degraded by 50%" is measured with for two hours.
+pub const BASELINE_SPAN_SECS: i64 = 5 * 60;
 /// A value past this share of its threshold is a warning.
 const WARN_AT: f64 = 0.8;
 
@@ -153,10 +157,25 @@ impl GaugeBoard {
         }
     }
 
-    /// Takes the current values as the baseline (just before a deploy).
+    /// Takes the baseline just before a deploy: each gauge's median over the last
+    /// `BASELINE_SPAN_SECS` of readings (the current value when there are none). A gauge
+    /// without a number then has no baseline.
     pub fn capture_baseline(&mut self, at: DateTime<Utc>) {
+        let since = at - chrono::Duration::seconds(BASELINE_SPAN_SECS);
         for g in self.gauges.values_mut() {
-            g.baseline = g.value.map(|value| Baseline { value, at });
+            let mut recent: Vec<f64> = g
+                .history
+                .iter()
+                .filter(|(t, _)| *t >= since && *t <= at)
+                .filter_map(|(_, v)| *v)
+                .collect();
+            recent.sort_by(f64::total_cmp);
+            let median = match recent.len() {
+                0 => g.value,
+                n if n % 2 == 1 => Some(recent[n / 2]),
+                n => Some((recent[n / 2 - 1] + recent[n / 2]) / 2.0),
+            };
+            g.baseline = median.map(|value| Baseline { value, at });
         }
     }
 }
@@ -231,6 +250,29 @@ mod tests {
             b.gauges["error_rate"].baseline, None,
             "no value, no baseline"
         );
+    }
+
+    /// The baseline is the last five minutes' median: one odd reading just before the
+    /// deploy (or long before it) does not become the yardstick.
+    #[test]
+    fn the_baseline_is_the_median_of_the_last_five_minutes() {
+        let mut b = GaugeBoard::new(&Config::embedded(), "test".into());
+        let t0 = Utc::now();
+        let p95 = |v: f64| readings(&[("p95_latency_seconds", Reading::Value { value: v })]);
+        // Ten minutes ago, a slow spell that is no longer "before the deploy".
+        b.record(t0 - chrono::Duration::seconds(600), &p95(2.0), false);
+        b.record(t0 - chrono::Duration::seconds(590), &p95(2.0), false);
+        for (secs, v) in [(240, 0.40), (180, 0.38), (120, 0.41), (60, 0.39), (0, 0.24)] {
+            b.record(t0 - chrono::Duration::seconds(secs), &p95(v), false);
+        }
+        b.record(
+            t0,
+            &readings(&[("p95_latency_seconds", Reading::no_data("scrape failed"))]),
+            false,
+        );
+        b.capture_baseline(t0);
+        let base = b.gauges["p95_latency_seconds"].baseline.as_ref().unwrap();
+        assert_eq!((base.value, base.at), (0.39, t0));
     }
 
     #[test]
