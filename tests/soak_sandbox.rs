@@ -352,6 +352,16 @@ impl Soak {
         (g.value, g.threshold, g.status)
     }
 
+    /// How long (clock time) production's p95 has had numbers: from its first to its last.
+    fn read_for(&self) -> chrono::Duration {
+        let history = &self.app.boards["production"].gauges["p95_latency_seconds"].history;
+        let mut with_values = history.iter().filter(|(_, v)| v.is_some()).map(|(t, _)| *t);
+        match (with_values.next(), with_values.next_back()) {
+            (Some(first), Some(last)) => last - first,
+            _ => chrono::Duration::zero(),
+        }
+    }
+
     fn finished(&self, task: u64) -> bool {
         self.release()
             .action(task)
@@ -399,11 +409,20 @@ fn journaled<T>(s: &Soak, pick: impl Fn(&Event) -> Option<T>) -> Option<(Entry, 
 /// with the typed confirmation, once the view and the gauges are live (the baseline is what
 /// the gauges read as the deploy starts). Returns the deploy's task.
 async fn deploy_to_production(s: &mut Soak) -> u64 {
-    s.pump("the production view and the gauges are live", LIMIT, |s| {
-        s.all_on("deal-scout-api:1.2.2", 4)
-            && s.gauge("error_rate").0.is_some()
-            && s.gauge("p95_latency_seconds").0.is_some()
-    })
+    // The baseline is the median of what was read before the deploy: give it more than a
+    // rate window (10 s) of readings, as a cockpit that has been open a while has. (A
+    // Prometheus just started computes its first rates over a scrape or two, and a p95
+    // from those once fired the latency trigger on noise.)
+    s.pump(
+        "the production view and 15 s of gauges are live",
+        LIMIT,
+        |s| {
+            s.all_on("deal-scout-api:1.2.2", 4)
+                && s.gauge("error_rate").0.is_some()
+                && s.gauge("p95_latency_seconds").0.is_some()
+                && s.read_for() >= chrono::Duration::seconds(15)
+        },
+    )
     .await;
     s.approve("cto", "Carla CTO");
     s.char('s');
