@@ -52,7 +52,9 @@ pub struct DownStream {
 pub struct Staleness {
     /// In `Stream::ALL` order.
     pub down: Vec<DownStream>,
-    /// When any stream last delivered a change.
+    /// The last moment every stream that is down was known current: when it went down if
+    /// it had been delivering, else its last change. The oldest of them; `None` when one
+    /// has told nothing yet. Another stream still delivering does not make it newer.
     pub last_update: Option<DateTime<Utc>>,
     /// `now - last_update`.
     pub age: Option<Duration>,
@@ -91,6 +93,8 @@ pub struct ClusterView {
     warnings: VecDeque<EventRow>,
     jobs: Vec<JobRow>,
     streams: [StreamHealth; Stream::ALL.len()],
+    /// Per stream, the last moment it was known current (see `Staleness::last_update`).
+    known_current: [Option<DateTime<Utc>>; Stream::ALL.len()],
     last_update: Option<DateTime<Utc>>,
 }
 
@@ -115,6 +119,7 @@ impl ClusterView {
             warnings: VecDeque::new(),
             jobs: Vec::new(),
             streams: std::array::from_fn(|_| StreamHealth::Connecting),
+            known_current: [None; Stream::ALL.len()],
             last_update: None,
         }
     }
@@ -128,27 +133,35 @@ impl ClusterView {
         match &update.msg {
             ClusterMsg::Deployment(c) => {
                 self.apply_deployment(c);
-                self.touched(at);
+                self.touched(Stream::Deployment, at);
             }
             ClusterMsg::ReplicaSet(c) => {
                 self.apply_replica_sets(c);
-                self.touched(at);
+                self.touched(Stream::ReplicaSets, at);
             }
             ClusterMsg::Pod(c) => {
                 self.apply_pods(c);
-                self.touched(at);
+                self.touched(Stream::Pods, at);
             }
             ClusterMsg::Event(c) => {
                 self.apply_events(c);
-                self.touched(at);
+                self.touched(Stream::Events, at);
             }
             ClusterMsg::Job(c) => {
                 self.apply_jobs(c);
-                self.touched(at);
+                self.touched(Stream::Jobs, at);
             }
-            ClusterMsg::StreamUp(s) => self.streams[slot(*s)] = StreamHealth::Up { since: at },
+            ClusterMsg::StreamUp(s) => {
+                self.streams[slot(*s)] = StreamHealth::Up { since: at };
+                self.known_current[slot(*s)] = Some(at);
+            }
             ClusterMsg::StreamDown { stream, error } => {
                 let health = &mut self.streams[slot(*stream)];
+                // A stream that was delivering was current until this moment: a quiet
+                // watch is not a stale one.
+                if matches!(health, StreamHealth::Up { .. }) {
+                    self.known_current[slot(*stream)] = Some(at);
+                }
                 // One outage keeps the time it began; a new error only refreshes the text.
                 let since = match health {
                     StreamHealth::Down { since, .. } => *since,
@@ -166,8 +179,10 @@ impl ClusterView {
         }
     }
 
-    fn touched(&mut self, at: DateTime<Utc>) {
+    fn touched(&mut self, stream: Stream, at: DateTime<Utc>) {
         self.last_update = Some(self.last_update.map_or(at, |t| t.max(at)));
+        let known = &mut self.known_current[slot(stream)];
+        *known = Some(known.map_or(at, |t| t.max(at)));
     }
 
     fn apply_deployment(&mut self, change: &Change<Deployment>) {
@@ -407,10 +422,15 @@ impl ClusterView {
         if down.is_empty() {
             return None;
         }
+        let known: Option<Vec<DateTime<Utc>>> = down
+            .iter()
+            .map(|d| self.known_current[slot(d.stream)])
+            .collect();
+        let last_update = known.and_then(|k| k.into_iter().min());
         Some(Staleness {
             down,
-            last_update: self.last_update,
-            age: self.last_update.map(|t| now - t),
+            last_update,
+            age: last_update.map(|t| now - t),
         })
     }
 }

@@ -440,15 +440,22 @@ fn staleness_while_a_stream_is_down() {
             error: "HTTP 500".into()
         }
     );
+    // The pods were known current until the stream dropped at t2, however quiet it was.
     let s = v.staleness(t(12)).expect("stale");
     assert_eq!(s.down.len(), 1);
     assert_eq!(s.down[0].stream, Stream::Pods);
-    assert_eq!(s.last_update, Some(t(0)));
-    assert_eq!(s.age, Some(Duration::seconds(12)));
+    assert_eq!(s.last_update, Some(t(2)));
+    assert_eq!(s.age, Some(Duration::seconds(10)));
     assert_eq!(
         s.to_string(),
-        "pods stream down: HTTP 500 — last update 12 s ago"
+        "pods stream down: HTTP 500 — last update 10 s ago"
     );
+    // The Deployment's stream still delivering does not make the pods any fresher.
+    v.apply(&update(
+        11,
+        ClusterMsg::Deployment(Change::Replaced(vec![])),
+    ));
+    assert_eq!(v.staleness(t(12)).unwrap().age, Some(Duration::seconds(10)));
     // The pods are still shown meanwhile.
     assert_eq!(v.pod_count(), 1);
 
