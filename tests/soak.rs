@@ -8,6 +8,7 @@ mod common;
 use chrono::{DateTime, Duration, Utc};
 use common::Cockpit;
 use release_cockpit::app::{ClusterInfo, Command, Modal, Msg};
+use release_cockpit::config::{CheckpointCheck, Config};
 use release_cockpit::metrics::gauges::{GaugeBoard, GaugeStatus};
 use release_cockpit::metrics::source::{Reading, Readings};
 use release_cockpit::release::action::Action;
@@ -18,7 +19,11 @@ use release_cockpit::tasks::runner::{TaskEvent, TaskMsg, TaskResult};
 /// An emergency release (approval only; straight to production) whose production deploy
 /// has just started and rolled out: the soak window's T+0 is now.
 async fn deployed(release_type: &str) -> (Cockpit, DateTime<Utc>) {
-    let mut c = Cockpit::new(release_type);
+    deployed_with(Config::embedded(), release_type).await
+}
+
+async fn deployed_with(config: Config, release_type: &str) -> (Cockpit, DateTime<Utc>) {
+    let mut c = Cockpit::with_config(config, release_type);
     c.app.cluster = Some(ClusterInfo {
         api: "http://127.0.0.1:9".into(),
         kubeconfig: "/nonexistent".into(),
@@ -169,6 +174,34 @@ async fn checkpoints_are_recorded_at_their_minute_with_the_gauges_then() {
         summary.contains("T+30  Extended metrics review     pending"),
         "{summary}"
     );
+}
+
+/// A checkpoint checks what its config lists: the same breach at T+15 fails it by default
+/// and passes one that checks only health; the gauges are recorded either way.
+#[tokio::test]
+async fn a_checkpoint_checks_what_its_config_lists() {
+    let mut config = Config::embedded();
+    let t15 = config
+        .checkpoints
+        .iter_mut()
+        .find(|c| c.at_minutes == 15)
+        .expect("the default timeline has T+15");
+    assert_eq!(
+        t15.checks,
+        [
+            CheckpointCheck::Gauges,
+            CheckpointCheck::Health,
+            CheckpointCheck::Rollout
+        ]
+    );
+    t15.checks = vec![CheckpointCheck::Health];
+    let (mut c, t0) = deployed_with(config, "emergency").await;
+    let t = at_second(&mut c, t0, 14 * 60 + 50);
+    c.send(readings_at(t, 0.008, 0.41));
+    at_second(&mut c, t0, 15 * 60);
+    let snap = &c.release().soak.snapshots[&15];
+    assert!(snap.passed, "{:?}", snap.failures);
+    assert_eq!(snap.gauges["error_rate"], Some(0.008));
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ use super::modal::{Confirm, ConfirmThen, Input, InputFor, Modal, Pick, PickFor, 
 use super::update::{no_release, record};
 use super::{App, Command, Level};
 use crate::cluster::progress::RolloutStatus;
+use crate::config::CheckpointCheck;
 use crate::metrics::gauges::{GaugeStatus, format_value};
 use crate::metrics::source::Readings;
 use crate::release::action::{Action, RollbackMethod};
@@ -159,10 +160,17 @@ pub(super) fn on_tick(app: &mut App) -> Vec<Command> {
     commands
 }
 
-/// The automatic checks a checkpoint runs: every gauge within its release-window threshold,
-/// the rollout complete (from T+10, "all pods rolled out"), the last health check passing.
-/// All of the window's environment, whichever one is on screen.
+/// The automatic checks the checkpoint's config lists (every gauge within its release-window
+/// threshold, the last health check passing, the rollout complete), and the deploy that
+/// opened the window not having failed. All of the window's environment, whichever one is
+/// on screen; every gauge's value is recorded whatever is checked.
 fn snapshot(app: &App, at_minutes: i64) -> CheckpointSnapshot {
+    let checks: Vec<CheckpointCheck> = app
+        .config
+        .checkpoints
+        .iter()
+        .find(|c| c.at_minutes == at_minutes)
+        .map_or_else(|| CheckpointCheck::DEFAULT.to_vec(), |c| c.checks.clone());
     let mut failures = Vec::new();
     let mut gauges = BTreeMap::new();
     let env = app
@@ -174,7 +182,8 @@ fn snapshot(app: &App, at_minutes: i64) -> CheckpointSnapshot {
     if let Some(board) = app.boards.get(&env) {
         for g in board.gauges.values() {
             gauges.insert(g.name.to_string(), g.value);
-            if g.status == GaugeStatus::Breach
+            if checks.contains(&CheckpointCheck::Gauges)
+                && g.status == GaugeStatus::Breach
                 && let (Some(v), Some(t)) = (g.value, g.threshold)
             {
                 failures.push(format!(
@@ -192,7 +201,7 @@ fn snapshot(app: &App, at_minutes: i64) -> CheckpointSnapshot {
     let done = view
         .and_then(|v| v.progress())
         .is_some_and(|p| matches!(p, RolloutStatus::Done(_)));
-    if at_minutes >= 10 && view.is_some() && !done {
+    if checks.contains(&CheckpointCheck::Rollout) && view.is_some() && !done {
         failures.push(format!(
             "rollout not complete ({})",
             rollout.as_deref().unwrap_or("no rollout status")
@@ -205,7 +214,8 @@ fn snapshot(app: &App, at_minutes: i64) -> CheckpointSnapshot {
     {
         failures.push(format!("the production deploy failed: {}", outcome.summary));
     }
-    if let Some(release) = &app.release
+    if checks.contains(&CheckpointCheck::Health)
+        && let Some(release) = &app.release
         && let Some(last) = release
             .actions
             .iter()

@@ -8,8 +8,8 @@ use toml_edit::Document;
 use super::procedure::{read_procedure, read_release_types};
 use super::reader::{Cursor, Problem, Source};
 use super::{
-    Checkpoint, Config, DEFAULT_TOML, Environment, GAUGES, MetricsSourceConfig, MetricsSourceKind,
-    RollbackTriggers, Schedule, Threshold,
+    Checkpoint, CheckpointCheck, Config, DEFAULT_TOML, Environment, GAUGES, MetricsSourceConfig,
+    MetricsSourceKind, RollbackTriggers, Schedule, Threshold,
 };
 use crate::release::procedure::Roles;
 
@@ -410,6 +410,34 @@ fn read_timeline(c: &Cursor) -> Option<Vec<Checkpoint>> {
     for cp in cps? {
         let at = cp.int("at_minutes");
         let title = cp.str("title");
+        let checks = match cp.opt_str_list("checks") {
+            None => CheckpointCheck::DEFAULT.to_vec(),
+            Some(names) => {
+                let mut checks = Vec::new();
+                for name in names {
+                    match CheckpointCheck::parse(&name) {
+                        Some(c) if !checks.contains(&c) => checks.push(c),
+                        Some(_) => {}
+                        None => {
+                            cp.report(
+                                "checks",
+                                format!(
+                                    "{name:?} is not one of {}",
+                                    list(
+                                        CheckpointCheck::ALL
+                                            .iter()
+                                            .map(|c| format!("{:?}", c.name()))
+                                    )
+                                ),
+                            );
+                            ok = false;
+                        }
+                    }
+                }
+                checks.sort();
+                checks
+            }
+        };
         if let Some(at) = at {
             if !(0..=24 * 60).contains(&at) {
                 cp.report("at_minutes", format!("{at} is out of range (0 to 1440)"));
@@ -429,7 +457,11 @@ fn read_timeline(c: &Cursor) -> Option<Vec<Checkpoint>> {
         }
         cp.finish();
         match (at, title) {
-            (Some(at_minutes), Some(title)) => out.push(Checkpoint { at_minutes, title }),
+            (Some(at_minutes), Some(title)) => out.push(Checkpoint {
+                at_minutes,
+                title,
+                checks,
+            }),
             _ => ok = false,
         }
     }

@@ -106,6 +106,43 @@ pub struct Schedule {
 pub struct Checkpoint {
     pub at_minutes: i64,
     pub title: String,
+    /// What the cockpit checks by itself when the minute comes. (A production deploy that
+    /// failed fails every checkpoint, whatever is listed.)
+    pub checks: Vec<CheckpointCheck>,
+}
+
+/// An automatic check a checkpoint runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckpointCheck {
+    /// Every gauge within its release-window threshold.
+    Gauges,
+    /// The last health check of the environment passed.
+    Health,
+    /// The rollout is complete ("successfully rolled out").
+    Rollout,
+}
+
+impl CheckpointCheck {
+    pub const ALL: [CheckpointCheck; 3] = [
+        CheckpointCheck::Gauges,
+        CheckpointCheck::Health,
+        CheckpointCheck::Rollout,
+    ];
+    /// What a checkpoint that lists nothing checks: what holds at any minute.
+    pub const DEFAULT: [CheckpointCheck; 2] = [CheckpointCheck::Gauges, CheckpointCheck::Health];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckpointCheck::Gauges => "gauges",
+            CheckpointCheck::Health => "health",
+            CheckpointCheck::Rollout => "rollout",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::action::{Action, ActionRecord};
 use super::state::ReleaseState;
-use crate::config::{Config, RollbackTriggers};
+use crate::config::{CheckpointCheck, Config, RollbackTriggers};
 use crate::metrics::source::{Reading, Readings};
 
 /// The window: from the start of the production deploy of this release.
@@ -120,6 +120,8 @@ pub struct CheckpointSnapshot {
 pub struct CheckpointState {
     pub at_minutes: i64,
     pub title: String,
+    /// What it checks by itself at its minute (from the config).
+    pub checks: Vec<CheckpointCheck>,
     pub snapshot: Option<CheckpointSnapshot>,
     /// Who acknowledged it, and when.
     pub acknowledged: Option<(String, DateTime<Utc>)>,
@@ -138,6 +140,7 @@ pub fn checkpoints(release: &ReleaseState, config: &Config) -> Vec<CheckpointSta
         .map(|c| CheckpointState {
             at_minutes: c.at_minutes,
             title: c.title.clone(),
+            checks: c.checks.clone(),
             snapshot: release.soak.snapshots.get(&c.at_minutes).cloned(),
             acknowledged: release.soak.acks.get(&c.at_minutes).cloned(),
         })

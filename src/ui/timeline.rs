@@ -162,10 +162,20 @@ fn soak_lines(
             Some(s) => ("✗", theme.bad(), s.failures.join(", ")),
             None if release.soak.verdict.is_some() => ("-", theme.dim(), "not reached".into()),
             None if now >= due_at => ("…", theme.warn(), "checking".into()),
+            // What is still to come says what it will check (short: the whole screen's
+            // pane is about 70 columns).
             None => (
                 "○",
                 theme.dim(),
-                format!("in {}", human_duration(due_at - now)),
+                format!(
+                    "in {} · {}",
+                    human_duration(due_at - now),
+                    c.checks
+                        .iter()
+                        .map(|k| k.name())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
             ),
         };
         let ack = match &c.acknowledged {
