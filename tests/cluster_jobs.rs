@@ -313,6 +313,42 @@ async fn a_migfail_image_fails_with_the_backoff_reason_and_its_log() {
     running.stop().await;
 }
 
+/// A migration that never ends (waiting on a lock, say) is stopped by the Job's own
+/// deadline, which is the cockpit's step timeout: Failed with DeadlineExceeded and its pod
+/// deleted, a verdict from the cluster rather than the cockpit giving up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_migration_fails_at_the_jobs_deadline() {
+    let (running, client) = start(20.0).await;
+    set_image(&client, "deal-scout-api:1.2.3-mighang").await;
+    let name = migrate::job_name(DEPLOY, MigrationDirection::Up, "1.2.3-t3");
+    let (outcome, progress) = migrate(&client, &name, Duration::from_secs(10)).await;
+    assert!(!outcome.succeeded, "{outcome:?}");
+    assert_eq!(outcome.reason, "DeadlineExceeded", "{outcome:?}");
+    assert!(
+        outcome
+            .message
+            .contains("active longer than specified deadline"),
+        "{outcome:?}"
+    );
+    let text = progress.join("\n");
+    assert!(text.contains("DeadlineExceeded"), "{text}");
+    let job = Api::<Job>::namespaced(client.clone(), NS)
+        .get(&name)
+        .await
+        .unwrap();
+    assert_eq!(job.spec.unwrap().active_deadline_seconds, Some(10));
+    let pods = Api::<Pod>::namespaced(client.clone(), NS)
+        .list(&ListParams::default().labels(&format!("job-name={name}")))
+        .await
+        .unwrap();
+    assert!(
+        pods.items.is_empty(),
+        "the running pod is deleted at the deadline: {:?}",
+        pods.items.iter().map(|p| p.name_any()).collect::<Vec<_>>()
+    );
+    running.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_cockpit_adopts_the_job_instead_of_running_it_again() {
     let (running, client) = start(20.0).await;

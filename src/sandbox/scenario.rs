@@ -1,6 +1,7 @@
 //! Failure scenarios chosen by image tag, so every path of the procedure can be walked:
 //! `1.2.3-crashloop`, `1.2.3-badpull`, `1.2.3-slowstart`, `1.2.3-migfail` (a migration Job
-//! run from that image fails). Tags the sandbox does not act on (such as the metrics issue's
+//! run from that image fails), `1.2.3-mighang` (it never ends, as a migration waiting on a
+//! lock: only the Job's deadline stops it). Tags the sandbox does not act on (such as the metrics issue's
 //! `-errors`, `-slow`, `-queue`) are kept in `service` for the simulated service to read.
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -9,6 +10,7 @@ pub struct Scenario {
     pub badpull: bool,
     pub slowstart: bool,
     pub migfail: bool,
+    pub mighang: bool,
     /// Every other `-word` of the tag: behaviour for the simulated service.
     pub service: Vec<String>,
 }
@@ -39,6 +41,7 @@ impl Scenario {
                 "badpull" => s.badpull = true,
                 "slowstart" => s.slowstart = true,
                 "migfail" => s.migfail = true,
+                "mighang" => s.mighang = true,
                 "" => {}
                 other => s.service.push(other.to_string()),
             }
@@ -63,6 +66,8 @@ mod tests {
     fn tags_pick_scenarios() {
         assert!(Scenario::from_image("deal-scout-api:1.2.3-crashloop").crashloop);
         assert!(Scenario::from_image("registry:5000/deal-scout-api:1.2.3-badpull").badpull);
+        let hang = Scenario::from_image("deal-scout-api:1.2.3-mighang");
+        assert!(hang.mighang && !hang.migfail && hang.service.is_empty());
         assert_eq!(
             Scenario::from_image("deal-scout-api:1.2.3"),
             Scenario::default()

@@ -1,5 +1,7 @@
 //! The Job controller, for migration Jobs: one pod at a time until one succeeds
-//! (Complete) or `backoffLimit` failures (Failed, BackoffLimitExceeded).
+//! (Complete), `backoffLimit` failures (Failed, BackoffLimitExceeded), or
+//! `activeDeadlineSeconds` since it started (Failed, DeadlineExceeded: its running pod is
+//! deleted, as the real controller does).
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -58,6 +60,46 @@ pub fn sync_one(store: &mut Store, job: &Value, now: DateTime<Utc>) {
     let component = || Source {
         component: "job-controller",
     };
+    let started = status["startTime"]
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    let past_deadline = job["spec"]["activeDeadlineSeconds"]
+        .as_i64()
+        .zip(started)
+        .is_some_and(|(secs, started)| now >= started + chrono::Duration::seconds(secs));
+    if succeeded < completions && past_deadline {
+        let pods_r = lookup("", "v1", "pods").expect("pods");
+        let mut stopped = 0;
+        for p in pods
+            .iter()
+            .filter(|p| !matches!(phase(p).as_str(), "Succeeded" | "Failed"))
+        {
+            if store.delete(pods_r, &ns, name_of(p), false).is_ok() {
+                stopped += 1;
+            }
+        }
+        status["conditions"] = json!([condition(
+            "Failed",
+            "DeadlineExceeded",
+            "Job was active longer than specified deadline",
+            now
+        )]);
+        if failed + stopped > 0 {
+            status["failed"] = json!(failed + stopped);
+        }
+        events::emit(
+            store,
+            now,
+            job,
+            true,
+            "DeadlineExceeded",
+            "Job was active longer than specified deadline",
+            component(),
+        );
+        write_status(store, job, &ns, &name, status);
+        return;
+    }
     if succeeded >= completions {
         status["completionTime"] = json!(timestamp(now));
         status["conditions"] = json!([condition("Complete", "", "", now)]);
@@ -124,12 +166,16 @@ pub fn sync_one(store: &mut Store, job: &Value, now: DateTime<Utc>) {
             status[k] = json!(v);
         }
     }
+    write_status(store, job, &ns, &name, status);
+}
+
+fn write_status(store: &mut Store, job: &Value, ns: &str, name: &str, status: Value) {
     if job["status"] != status {
         let r = lookup("batch", "v1", "jobs").expect("jobs");
         let mut updated = job.clone();
         updated["status"] = status;
         updated["metadata"]["resourceVersion"] = json!("");
-        let _ = store.update(r, &ns, &name, updated, WriteTo::Status);
+        let _ = store.update(r, ns, name, updated, WriteTo::Status);
     }
 }
 

@@ -110,7 +110,7 @@ pub fn status_at(pod: &Value, now: DateTime<Utc>) -> Value {
         state = json!({"waiting": {"reason": reason, "message": message}});
     } else if is_job {
         let done = started + Duration::seconds(scenario::JOB_SECS);
-        if now < done {
+        if now < done || s.mighang {
             phase = "Running";
             state = json!({"running": {"startedAt": timestamp(started)}});
         } else {
@@ -331,6 +331,8 @@ pub fn next_change(pod: &Value, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let is_job = pod["spec"]["restartPolicy"] != "Always";
     let candidates: Vec<DateTime<Utc>> = if s.badpull {
         vec![started, started + Duration::seconds(8)]
+    } else if is_job && s.mighang {
+        vec![started]
     } else if is_job {
         vec![started, started + Duration::seconds(scenario::JOB_SECS)]
     } else if s.crashloop {
