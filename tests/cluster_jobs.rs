@@ -349,17 +349,58 @@ async fn a_hung_migration_fails_at_the_jobs_deadline() {
     running.stop().await;
 }
 
+/// A follower that gets no verdict within its timeout says so; the Job it leaves behind
+/// stops at its own deadline (the same timeout), so nobody's migration runs on unwatched.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restarted_cockpit_adopts_the_job_instead_of_running_it_again() {
+async fn a_follower_that_times_out_leaves_a_job_that_stops_at_its_deadline() {
     let (running, client) = start(20.0).await;
-    let name = migrate::job_name(DEPLOY, MigrationDirection::Down, "1.2.2-t3");
-    // No controller: the Job is created but never runs, so the first follower gives up.
+    let name = migrate::job_name(DEPLOY, MigrationDirection::Down, "1.2.2-t2");
+    // No controller: the Job is created but never runs, so the follower gives up.
     admin(&running, "controllers/pause").await;
     let (first, _) = migrate(&client, &name, Duration::from_millis(400)).await;
     assert!(!first.succeeded);
     assert!(!first.adopted);
     assert_eq!(first.reason, "Timeout", "{first:?}");
     assert!(first.logs.is_empty(), "{:?}", first.logs);
+
+    // Once the cluster runs it, its one-second deadline (simulated) passes before the
+    // migration's five: a cockpit that looks again finds it failed, not succeeded.
+    admin(&running, "controllers/resume").await;
+    let (again, _) = migrate(&client, &name, WAIT).await;
+    assert!(again.adopted && !again.succeeded, "{again:?}");
+    assert_eq!(again.reason, "DeadlineExceeded", "{again:?}");
+    assert_eq!(job_creates(&running).await, 1);
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_cockpit_adopts_the_job_instead_of_running_it_again() {
+    let (running, client) = start(20.0).await;
+    let name = migrate::job_name(DEPLOY, MigrationDirection::Down, "1.2.2-t3");
+    // No controller, so the Job waits; the cockpit following it is killed (its future
+    // dropped) once the Job exists, as a `kill -9` would.
+    admin(&running, "controllers/pause").await;
+    let follower = tokio::spawn({
+        let client = client.clone();
+        let name = name.clone();
+        async move { migrate(&client, &name, WAIT).await }
+    });
+    let jobs = Api::<Job>::namespaced(client.clone(), NS);
+    for _ in 0..200 {
+        if jobs.get_opt(&name).await.unwrap().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    follower.abort();
+    assert!(
+        follower.await.is_err_and(|e| e.is_cancelled()),
+        "the follower was still running when killed"
+    );
+    assert!(
+        jobs.get_opt(&name).await.unwrap().is_some(),
+        "no Job created"
+    );
 
     admin(&running, "controllers/resume").await;
     let (second, progress) = migrate(&client, &name, WAIT).await;
