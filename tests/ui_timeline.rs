@@ -409,6 +409,27 @@ async fn t_plus_120_declared_stable() {
     assert_eq!(records[0].outcome, "stable");
 }
 
+/// Staging on screen in the middle of production's window: the pane still shows the
+/// window, and says that the gauges under it are not the ones it judges.
+#[tokio::test]
+async fn staging_on_screen_mid_window_says_which_gauges_the_window_judges() {
+    let (mut c, t0) = deployed(Deploy::RolledOut).await;
+    run(&mut c, t0, 0, 3, HEALTHY);
+    let warning = "The soak window judges production's gauges, not these (e switches).";
+    assert!(!c.render(160, 48).contains(warning));
+    c.app.boards.insert(
+        "staging".into(),
+        GaugeBoard::new(&c.app.config, "scrape of the sandbox's service".into()),
+    );
+    c.switch_env("staging");
+    c.char('4');
+    c.char('z');
+    let screen = c.render(160, 48);
+    assert_has(&screen, "Soak window T+3m of 120");
+    assert_has(&screen, "staging gauges, from the scrape");
+    assert_has(&screen, warning);
+}
+
 // Bugs in src/ found by these screens: each test fails until its bug is fixed.
 
 /// src/ui/gauges.rs `lines`: the sparkline is sized as if nothing followed it, so once the

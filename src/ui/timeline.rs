@@ -29,6 +29,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 format!("{} gauges, from the {}:", app.env, board.source),
                 theme.dim(),
             ));
+            // Looking at another environment mid-window: what is drawn here is not what the
+            // triggers and checkpoints judge.
+            if let (Some(_), Some(watched)) = (
+                window,
+                app.release
+                    .as_ref()
+                    .and_then(|r| soak::opening_deploy(r, &app.config)),
+            ) && watched.env != app.env
+            {
+                gauges.push(Line::styled(
+                    format!(
+                        "The soak window judges {}'s gauges, not these (e switches).",
+                        watched.env
+                    ),
+                    theme.warn(),
+                ));
+            }
             // In the window the sparklines run from T-15 to now, as the procedure reads them.
             let span = window.map(|w| {
                 let to = if app.now < w.end { app.now } else { w.end };
