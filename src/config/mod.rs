@@ -4,6 +4,7 @@
 mod load;
 mod procedure;
 pub mod reader;
+mod soak;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
