@@ -17,10 +17,17 @@
 //! cargo bench --bench cluster     (prints figures; `-- --quick` for fewer changes,
 //!                                  `-- --shared-runtime` for the demo's layout)
 
+// Tests and benches stop at the first surprise: unwrap is how they say so.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use cockpit_sandbox::resources::lookup;
+use cockpit_sandbox::server;
+use cockpit_sandbox::store::WriteTo;
+use cockpit_sandbox::{Sandbox, events};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, Patch, PatchParams};
@@ -35,10 +42,6 @@ use release_cockpit::config::Config;
 use release_cockpit::release::clock::{Clock, SystemClock};
 use release_cockpit::release::event::{Entry, Event};
 use release_cockpit::release::state::ReleaseState;
-use release_cockpit::sandbox::resources::lookup;
-use release_cockpit::sandbox::server;
-use release_cockpit::sandbox::store::WriteTo;
-use release_cockpit::sandbox::{Sandbox, events};
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot, watch as tokio_watch};
 
@@ -168,13 +171,9 @@ fn load() -> String {
 
 /// CPU time of this thread: what a frame costs without the waits for a core.
 fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid timespec to write to; the clock id is a constant Linux has.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .expect("Linux has a per-thread CPU clock");
+    Duration::new(ts.tv_sec() as u64, ts.tv_nsec() as u32)
 }
 
 /// Whether some row of the frame has every needle.

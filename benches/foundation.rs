@@ -3,6 +3,9 @@
 //!
 //! cargo bench --bench foundation
 
+// Tests and benches stop at the first surprise: unwrap is how they say so.
+#![allow(clippy::unwrap_used)]
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -3,6 +3,9 @@
 //!
 //! cargo bench --bench metrics
 
+// Tests and benches stop at the first surprise: unwrap is how they say so.
+#![allow(clippy::unwrap_used)]
+
 use std::fmt::Write;
 use std::hint::black_box;
 use std::time::Duration;

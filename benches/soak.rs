@@ -11,23 +11,26 @@
 //!
 //! cargo bench --bench soak            (prints figures; `-- --quick` for one round)
 
-#[path = "../tests/common/prometheus.rs"]
+// Tests and benches stop at the first surprise: unwrap is how they say so.
+#![allow(clippy::unwrap_used)]
+
+#[path = "../tests/it/common/prometheus.rs"]
 mod prometheus;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use cockpit_sandbox::resources::lookup;
+use cockpit_sandbox::service::Services;
+use cockpit_sandbox::store::WriteTo;
+use cockpit_sandbox::{Sandbox, server};
 use release_cockpit::config::{Config, RollbackTriggers};
 use release_cockpit::metrics::prometheus::PrometheusSource;
 use release_cockpit::metrics::scrape::ScrapeSource;
 use release_cockpit::metrics::source::{MetricSource, Readings};
 use release_cockpit::release::clock::{Clock, ScaledClock};
 use release_cockpit::release::soak::{TriggerKind, TriggerWatch};
-use release_cockpit::sandbox::resources::lookup;
-use release_cockpit::sandbox::service::Services;
-use release_cockpit::sandbox::store::WriteTo;
-use release_cockpit::sandbox::{Sandbox, server};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 

@@ -45,6 +45,7 @@ pub struct Common {
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// The cockpit on the embedded default procedure, with a state dir of its own.
+    #[cfg(feature = "sandbox")]
     Demo {
         /// Run simulated time N times faster than the wall clock.
         #[arg(long, default_value_t = 1.0)]
@@ -54,6 +55,7 @@ pub enum Cmd {
         fresh: bool,
     },
     /// The simulated Kubernetes cluster alone, for kubectl and other tools.
+    #[cfg(feature = "sandbox")]
     Sandbox {
         /// Loopback address to serve on; port 0 picks a free one.
         #[arg(long, default_value = "127.0.0.1:0")]

@@ -12,7 +12,6 @@ pub mod metrics;
 pub mod release;
 pub mod report;
 pub mod runtime;
-pub mod sandbox;
 pub mod tasks;
 pub mod tui;
 pub mod ui;

@@ -14,9 +14,11 @@ fn main() {
     let release = cli.release.as_deref();
     let result = match cli.command {
         None => commands::cockpit::run(&cli.common, release, cli.release_type.as_deref()),
+        #[cfg(feature = "sandbox")]
         Some(Cmd::Demo { speed, fresh }) => commands::demo::run(&cli.common, speed, fresh),
         Some(Cmd::Status { json }) => commands::status::run(&cli.common, release, json),
         Some(Cmd::Audit { json }) => commands::audit::run(&cli.common, release, json),
+        #[cfg(feature = "sandbox")]
         Some(Cmd::Sandbox {
             listen,
             kubeconfig_out,

@@ -27,6 +27,7 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-# Benches run once each in test mode too, so a broken benchmark fails here. Every target
-# runs even after one fails, so a run reports every failure, not only the first.
-cargo test --all-targets --no-fail-fast "$@"
+# Every crate of the workspace. Benches run once each in test mode too, so a broken
+# benchmark fails here. Every target runs even after one fails, so a run reports every
+# failure, not only the first.
+cargo test --workspace --all-targets --no-fail-fast "$@"

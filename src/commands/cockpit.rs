@@ -18,9 +18,28 @@ use crate::metrics::source::{MetricSource, Reading};
 use crate::release::clock::{Clock, SystemClock};
 use crate::release::store::{StateDir, StoreError, parse_version};
 use crate::runtime::Runtime;
-use crate::sandbox::service::Services;
-use crate::sandbox::{kubeconfig, seed, server};
 use crate::{logging, tui, ui};
+
+/// A cluster running in the cockpit's own process, on loopback (the demo's sandbox): its
+/// API, the kubeconfig written for it, the simulated service of each environment, and how
+/// to stop it.
+pub struct LocalCluster {
+    pub api: String,
+    pub kubeconfig: std::path::PathBuf,
+    /// Base URL of each environment's simulated service.
+    pub services: std::collections::BTreeMap<String, String>,
+    pub stop: futures_util::future::BoxFuture<'static, ()>,
+}
+
+/// Starts a local cluster on the cockpit's runtime, on the cockpit's clock, writing its
+/// kubeconfig under the state dir given.
+pub type StartLocalCluster = Box<
+    dyn FnOnce(
+            Arc<dyn Clock>,
+            std::path::PathBuf,
+        ) -> futures_util::future::BoxFuture<'static, Result<LocalCluster, String>>
+        + Send,
+>;
 
 /// What the cockpit opens on.
 pub struct Launch {
@@ -31,8 +50,8 @@ pub struct Launch {
     pub release: Option<semver::Version>,
     pub create_as: Option<String>,
     pub clock: Arc<dyn Clock>,
-    /// Run the built-in sandbox cluster alongside (the demo).
-    pub sandbox: bool,
+    /// Start a cluster in this process and use it (the demo's sandbox).
+    pub local_cluster: Option<StartLocalCluster>,
     /// How much faster than the wall clock simulated time runs (the demo's --speed).
     pub speed: f64,
 }
@@ -53,7 +72,7 @@ pub fn run(common: &Common, release: Option<&str>, create_as: Option<&str>) -> C
         release: version,
         create_as: create_as.map(String::from),
         clock: Arc::new(SystemClock),
-        sandbox: false,
+        local_cluster: None,
         speed: 1.0,
     })
 }
@@ -102,28 +121,15 @@ pub fn launch(l: Launch) -> CmdResult {
         .build()?;
     runtime.block_on(async move {
         // The demo's cluster runs in this process, on loopback, for as long as the cockpit.
-        let sandbox = if l.sandbox {
-            let running = server::start_seeded(l.clock.clone(), "127.0.0.1:0".parse().expect("loopback"))
-                .await
-                .map_err(|e| usage(format!("cannot start the sandbox cluster: {e}")))?;
-            let services = Services::start(running.sandbox.clone())
-                .await
-                .map_err(|e| usage(format!("cannot start the simulated services: {e}")))?;
-            let kubeconfig_path = l.state.root().join("sandbox.kubeconfig");
-            let contexts: Vec<(&str, &str)> =
-                seed::ENVIRONMENTS.iter().map(|(ns, _)| (*ns, *ns)).collect();
-            kubeconfig::write(&kubeconfig_path, &running.url(), &contexts)
-                .map_err(|e| usage(format!("cannot write {}: {e}", kubeconfig_path.display())))?;
-            tracing::info!(api = %running.url(), "sandbox cluster started");
-            Some((running, services, kubeconfig_path))
-        } else {
-            None
+        let sandbox = match l.local_cluster {
+            Some(start) => Some(start(l.clock.clone(), l.state.root().to_path_buf()).await.map_err(usage)?),
+            None => None,
         };
         let mut config = l.config.clone();
-        if let Some((_, services, _)) = &sandbox {
-            point_at_services(&mut config, &services.urls);
+        if let Some(local) = &sandbox {
+            point_at_services(&mut config, &local.services);
         }
-        let clients = connect_clients(&config, sandbox.as_ref().map(|(_, _, k)| k.as_path())).await;
+        let clients = connect_clients(&config, sandbox.as_ref().map(|local| local.kubeconfig.as_path())).await;
         let (tx, rx) = mpsc::unbounded_channel();
         let mut app = App::new(
             config.clone(),
@@ -133,9 +139,9 @@ pub fn launch(l: Launch) -> CmdResult {
         );
         app.log_file = log_file;
         app.cluster = match &sandbox {
-            Some((running, _, kubeconfig)) => Some(ClusterInfo {
-                api: running.url(),
-                kubeconfig: kubeconfig.clone(),
+            Some(local) => Some(ClusterInfo {
+                api: local.api.clone(),
+                kubeconfig: local.kubeconfig.clone(),
                 simulated: true,
             }),
             None => clients.values().any(|c| c.is_ok()).then(|| ClusterInfo {
@@ -159,8 +165,8 @@ pub fn launch(l: Launch) -> CmdResult {
         app.panic_key = std::env::var_os("RELEASE_COCKPIT_TEST_PANIC").is_some();
         // Where gauges come from: the sandbox's services in the demo, else the config.
         let sources: Option<(String, SourceFactory)> = match &sandbox {
-            Some((_, services, _)) => {
-                let urls = services.urls.clone();
+            Some(local) => {
+                let urls = local.services.clone();
                 // Five polls in every rate window, in simulated time.
                 let window = Duration::from_secs_f64((5.0 * METRICS_POLL.as_secs_f64() * l.speed).max(10.0));
                 let make: SourceFactory = Box::new(move |env: &str| {
@@ -228,9 +234,8 @@ pub fn launch(l: Launch) -> CmdResult {
             app.releases = l.state.release_names();
         }
         let result = event_loop(app, rt, tx, rx, l.clock).await;
-        if let Some((running, services, _)) = sandbox {
-            services.stop().await;
-            running.stop().await;
+        if let Some(local) = sandbox {
+            local.stop.await;
         }
         result
     })

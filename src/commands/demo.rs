@@ -1,13 +1,17 @@
 //! `demo`: the cockpit on the embedded default procedure, in a state dir of its own, with
 //! release 1.2.3 ready to walk through.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::cockpit::{Launch, launch};
+use cockpit_sandbox::service::Services;
+use cockpit_sandbox::{kubeconfig, seed, server};
+
+use super::cockpit::{Launch, LocalCluster, launch};
 use super::{CmdResult, environment, operator, usage};
 use crate::cli::Common;
 use crate::config::Config;
-use crate::release::clock::ScaledClock;
+use crate::release::clock::{Clock, ScaledClock};
 use crate::release::store::{StateDir, default_root};
 
 pub const DEMO_RELEASE: &str = "1.2.3";
@@ -58,7 +62,40 @@ pub fn run(common: &Common, speed: f64, fresh: bool) -> CmdResult {
         release: Some(release),
         create_as: None,
         clock: Arc::new(ScaledClock::new(chrono::Utc::now(), speed)),
-        sandbox: true,
+        local_cluster: Some(Box::new(start_sandbox)),
         speed,
+    })
+}
+
+/// The demo's cluster: the sandbox and its simulated services, on loopback, for as long as
+/// the cockpit runs.
+fn start_sandbox(
+    clock: Arc<dyn Clock>,
+    state_root: PathBuf,
+) -> futures_util::future::BoxFuture<'static, Result<LocalCluster, String>> {
+    Box::pin(async move {
+        let running = server::start_seeded(clock, "127.0.0.1:0".parse().expect("loopback"))
+            .await
+            .map_err(|e| format!("cannot start the sandbox cluster: {e}"))?;
+        let services = Services::start(running.sandbox.clone())
+            .await
+            .map_err(|e| format!("cannot start the simulated services: {e}"))?;
+        let kubeconfig_path = state_root.join("sandbox.kubeconfig");
+        let contexts: Vec<(&str, &str)> = seed::ENVIRONMENTS
+            .iter()
+            .map(|(ns, _)| (*ns, *ns))
+            .collect();
+        kubeconfig::write(&kubeconfig_path, &running.url(), &contexts)
+            .map_err(|e| format!("cannot write {}: {e}", kubeconfig_path.display()))?;
+        tracing::info!(api = %running.url(), "sandbox cluster started");
+        Ok(LocalCluster {
+            api: running.url(),
+            kubeconfig: kubeconfig_path,
+            services: services.urls.clone(),
+            stop: Box::pin(async move {
+                services.stop().await;
+                running.stop().await;
+            }),
+        })
     })
 }

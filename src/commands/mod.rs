@@ -4,9 +4,11 @@
 pub mod audit;
 pub mod check_config;
 pub mod cockpit;
+#[cfg(feature = "sandbox")]
 pub mod demo;
 pub mod probe;
 pub mod record;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod status;
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use super::{CmdResult, usage};
 use crate::release::clock::{Clock, ScaledClock};
-use crate::sandbox::service::Services;
-use crate::sandbox::{kubeconfig, seed, server};
+use cockpit_sandbox::service::Services;
+use cockpit_sandbox::{kubeconfig, seed, server};
 
 pub fn check_speed(speed: f64) -> CmdResult {
     if speed.is_finite() && speed > 0.0 && speed <= 10_000.0 {

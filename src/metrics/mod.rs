@@ -6,7 +6,7 @@
 pub mod exposition;
 pub mod gauges;
 pub mod prometheus;
-pub mod promql;
+pub use cockpit_promql as promql;
 pub mod scrape;
 pub mod source;
 

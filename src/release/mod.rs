@@ -4,7 +4,7 @@
 
 pub mod action;
 pub mod audit;
-pub mod clock;
+pub use cockpit_clock as clock;
 pub mod event;
 pub mod gates;
 pub mod journal;

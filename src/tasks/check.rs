@@ -69,11 +69,11 @@ fn tail(s: &str) -> String {
 
 /// Kills the command and everything it started (it runs in a process group of its own).
 async fn kill_all(child: &mut Child) {
-    if let Some(pid) = child.id() {
-        // SAFETY: kill(2) with a negative pid signals the process group; no memory involved.
-        unsafe {
-            libc::kill(-(pid as i32), libc::SIGKILL);
-        }
+    if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
     let _ = child.kill().await;
 }

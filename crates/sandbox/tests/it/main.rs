@@ -1,0 +1,25 @@
+//! The sandbox's own tests, as one binary: its controllers on a manual clock, its HTTP
+//! surface (every Status error, fuzzed requests), kube-rs watchers and reflectors, and the
+//! real kubectl as a conformance client.
+
+// Tests and benches stop at the first surprise: unwrap is how they say so.
+#![allow(clippy::unwrap_used)]
+
+mod controllers;
+mod http;
+mod kube;
+mod kubectl;
+
+/// An HTTP client builder with rustls' ring provider in place (reqwest is built without
+/// one of its own; see the root Cargo.toml).
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    // Fails only when a provider is already installed, which is just as good.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
+pub fn http_client() -> reqwest::Client {
+    http_client_builder()
+        .build()
+        .expect("an HTTP client builds")
+}
