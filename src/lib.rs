@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod release;
 pub mod report;
 pub mod runtime;
+pub mod sink;
 pub mod tasks;
 pub mod tui;
 pub mod ui;

@@ -153,8 +153,8 @@ pub fn soak_summary(config: &Config, release: &ReleaseState, now: DateTime<Utc>)
         return "soak window: not open (no production deploy yet)\n".into();
     };
     let mut out = match &release.soak.verdict {
-        Some(soak::Verdict::Stable { .. }) => "soak window: release STABLE\n".to_string(),
-        Some(soak::Verdict::RolledBack { method, reason }) => {
+        Some(soak::SoakVerdict::Stable { .. }) => "soak window: release STABLE\n".to_string(),
+        Some(soak::SoakVerdict::RolledBack { method, reason }) => {
             format!("soak window: ROLLED BACK ({method}): {reason}\n")
         }
         None if w.is_open(now) => format!(

@@ -1,8 +1,8 @@
 //! The log line for each journaled event.
 
 use super::{App, Level};
-use crate::release::event::{Entry, Event, Verdict};
-use crate::release::soak::Verdict as SoakVerdict;
+use crate::release::event::{Entry, Event, GoNoGo};
+use crate::release::soak::SoakVerdict;
 
 pub(super) fn event_name(event: &Event) -> &'static str {
     match event {
@@ -72,11 +72,11 @@ pub(super) fn describe(app: &App, entry: &Entry) -> String {
             format!("{by} revoked the {} approval", app.config.roles.title(role))
         }
         Event::Decision {
-            verdict: Verdict::Go,
+            verdict: GoNoGo::Go,
             ..
         } => format!("{by} decided GO"),
         Event::Decision {
-            verdict: Verdict::NoGo,
+            verdict: GoNoGo::NoGo,
             reason,
         } => format!("{by} decided NO-GO: {}", reason.as_deref().unwrap_or("")),
         Event::TypeChanged {

@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use crate::cluster::view::ClusterView;
 use crate::config::Config;
 use crate::metrics::gauges::GaugeBoard;
-use crate::release::action::Action;
+use crate::release::action::{Action, TaskId};
 use crate::release::gates::{self, Gates};
 use crate::release::soak::TriggerWatch;
 use crate::release::state::ReleaseState;
@@ -143,7 +143,7 @@ pub struct App {
     /// checkpoints read production's whichever one is on screen.
     pub views: BTreeMap<String, ClusterView>,
     /// Actions running now, by task number.
-    pub tasks: BTreeMap<u64, RunningTask>,
+    pub tasks: BTreeMap<TaskId, RunningTask>,
     pub runbook_selected: usize,
     /// Rows scrolled in the rollout pane's pod table.
     pub pod_scroll: usize,
@@ -158,7 +158,7 @@ pub struct App {
 /// An action to start as soon as another one's end is journaled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueuedAction {
-    pub after: u64,
+    pub after: TaskId,
     pub env: String,
     pub action: Action,
 }
@@ -172,8 +172,61 @@ pub struct ClusterInfo {
     pub simulated: bool,
 }
 
-impl App {
+/// What the cockpit starts with: `App` is built from it whole, so nothing outside
+/// `update` writes the App's fields once it runs.
+pub struct AppInit {
+    pub config: Config,
+    pub env: String,
+    pub operator: String,
+    pub now: DateTime<Utc>,
+    pub log_file: PathBuf,
+    pub state_dir: PathBuf,
+    pub no_color: bool,
+    /// Enables F12 as a deliberate panic, for the terminal-restore test.
+    pub panic_key: bool,
+    /// The cluster the cockpit was started against, if any.
+    pub cluster: Option<ClusterInfo>,
+    /// A board per environment whose metrics are read.
+    pub boards: BTreeMap<String, GaugeBoard>,
+}
+
+impl AppInit {
+    /// A cockpit with nothing connected yet: no cluster, no metrics, no log file.
     pub fn new(config: Config, env: String, operator: String, now: DateTime<Utc>) -> Self {
+        Self {
+            config,
+            env,
+            operator,
+            now,
+            log_file: PathBuf::new(),
+            state_dir: PathBuf::new(),
+            no_color: false,
+            panic_key: false,
+            cluster: None,
+            boards: BTreeMap::new(),
+        }
+    }
+}
+
+impl App {
+    /// A cockpit with nothing connected yet (see `AppInit::new`).
+    pub fn new(config: Config, env: String, operator: String, now: DateTime<Utc>) -> Self {
+        Self::from_init(AppInit::new(config, env, operator, now))
+    }
+
+    pub fn from_init(init: AppInit) -> Self {
+        let AppInit {
+            config,
+            env,
+            operator,
+            now,
+            log_file,
+            state_dir,
+            no_color,
+            panic_key,
+            cluster,
+            boards,
+        } = init;
         Self {
             config,
             env,
@@ -189,15 +242,15 @@ impl App {
             log_scroll: 0,
             running_checks: BTreeMap::new(),
             size: (80, 24),
-            log_file: PathBuf::new(),
-            state_dir: PathBuf::new(),
-            no_color: false,
-            panic_key: false,
+            log_file,
+            state_dir,
+            no_color,
+            panic_key,
             quit: false,
             collapsed_phases: BTreeSet::new(),
-            cluster: None,
+            cluster,
             unreachable: BTreeMap::new(),
-            boards: BTreeMap::new(),
+            boards,
             views: BTreeMap::new(),
             tasks: BTreeMap::new(),
             runbook_selected: 0,

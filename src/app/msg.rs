@@ -6,11 +6,13 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::cluster::ClusterUpdate;
 use crate::metrics::source::Readings;
-use crate::release::action::Action;
+use crate::release::action::{Action, TaskId};
 use crate::release::audit::AuditRecord;
 use crate::release::event::{CheckOutcome, Entry, Event};
 use crate::release::state::ReleaseState;
 use crate::tasks::runner::TaskMsg;
+
+use super::Level;
 
 // A watch update is the large one (a Deployment or Pod by value); see `ClusterMsg`.
 #[allow(clippy::large_enum_variant)]
@@ -32,6 +34,15 @@ pub enum Msg {
         notice: Option<String>,
     },
     OpenFailed(String),
+    /// The cockpit started without a release open; these are in the state dir.
+    NoRelease {
+        releases: Vec<String>,
+    },
+    /// A line for the log from outside `update` (the start-up's own news).
+    Notice {
+        level: Level,
+        text: String,
+    },
     CheckOutput {
         item: String,
         line: String,
@@ -46,6 +57,12 @@ pub enum Msg {
     },
     /// releases.log could not be written.
     AuditFailed(String),
+    /// The kube client of `env` was made, or could not be (`error` says why): whether
+    /// actions there can reach a cluster at all.
+    Connected {
+        env: String,
+        error: Option<String>,
+    },
     /// What the live view's watchers saw.
     Cluster(ClusterUpdate),
     /// Progress, output or the end of an action.
@@ -53,7 +70,7 @@ pub enum Msg {
     /// The runtime would not start an action (another change is running, or the journal
     /// refused it); nothing was sent.
     ActionRefused {
-        task: u64,
+        task: TaskId,
         why: String,
     },
     /// A check finished; `version` is the release it was started for.
@@ -82,16 +99,17 @@ pub enum Command {
     CancelCheck {
         item: String,
     },
-    /// Journal `ActionStarted`, then run the action. `resume` reconciles an action the
-    /// journal shows in flight from before a restart: nothing is journaled or sent again.
+    /// Run an action, once `update` has had its start recorded (the `Record` before it in
+    /// the same batch; a failed record stops the batch). `resume` reconciles an action
+    /// the journal shows in flight from before a restart: nothing is sent again.
     StartAction {
-        task: u64,
+        task: TaskId,
         env: String,
         action: Action,
         resume: bool,
     },
     CancelAction {
-        task: u64,
+        task: TaskId,
     },
     /// Append the concluded release's line to releases.log.
     AppendAudit(AuditRecord),

@@ -8,7 +8,7 @@ use super::{App, Command, Level, QueuedAction, RunningTask, TASK_OUTPUT_LINES};
 use crate::cluster::ClusterUpdate;
 use crate::cluster::view::ClusterView;
 use crate::cluster::{ClusterMsg, Target};
-use crate::release::action::{Action, ActionOutcome, MigrationDirection};
+use crate::release::action::{Action, ActionOutcome, MigrationDirection, TaskId};
 use crate::release::event::Event;
 use crate::release::rules;
 use crate::release::runbook::{self, StepKind, StepState};
@@ -18,41 +18,24 @@ use crate::tasks::runner::{TaskEvent, TaskMsg};
 const FAILURE_TAIL: usize = 10;
 
 /// The task number a new action gets: past every journaled and every running one.
-fn next_task(app: &App) -> u64 {
-    let journaled = app.release.as_ref().map_or(1, |r| r.next_task());
-    let running = app.tasks.keys().max().map_or(1, |t| t + 1);
+fn next_task(app: &App) -> TaskId {
+    let journaled = app.release.as_ref().map_or(TaskId(1), |r| r.next_task());
+    let running = app.tasks.keys().max().map_or(TaskId(1), |t| t.next());
     journaled.max(running)
 }
 
-/// Why `action` may not start in `env` now, if it may not.
-fn refusal(app: &App, env: &str, task: u64, action: &Action) -> Option<String> {
+/// Why `action` may not start in `env` now, if it may not. One change to an environment
+/// at a time is the release's rule (`rules::check`, from the journal's actions in flight).
+fn refusal(app: &App, env: &str, task: TaskId, action: &Action) -> Option<String> {
     let Some(release) = &app.release else {
         return Some("no release is open: press n to create one".into());
     };
-    if action.mutating()
-        && let Some((t, busy)) = app
-            .tasks
-            .iter()
-            .find(|(_, t)| t.env == env && t.action.mutating())
-    {
-        return Some(format!(
-            "refused: #{t} {} is running in {env}; one change to an environment at a time (wait, or X to cancel it)",
-            busy.action.describe()
-        ));
-    }
     let touches_cluster = matches!(
         action,
         Action::Deploy { .. } | Action::Rollback { .. } | Action::Migrate { .. }
     );
-    if touches_cluster {
-        if app.cluster.is_none() {
-            return Some(format!("refused: no cluster is connected for {env}"));
-        }
-        if let Some(why) = app.unreachable.get(env) {
-            return Some(format!(
-                "refused: the cluster of {env} cannot be reached: {why}"
-            ));
-        }
+    if touches_cluster && let Some(why) = no_cluster(app, env) {
+        return Some(format!("refused: {why}"));
     }
     let event = Event::ActionStarted {
         task,
@@ -62,6 +45,16 @@ fn refusal(app: &App, env: &str, task: u64, action: &Action) -> Option<String> {
     rules::check(release, &app.config, &event)
         .err()
         .map(|why| format!("refused: {why}"))
+}
+
+/// Why `env` has no cluster to act on, if it has none.
+fn no_cluster(app: &App, env: &str) -> Option<String> {
+    if app.cluster.is_none() {
+        return Some(format!("no cluster is connected for {env}"));
+    }
+    app.unreachable
+        .get(env)
+        .map(|why| format!("the cluster of {env} cannot be reached: {why}"))
 }
 
 /// Asks to run `action` in `env`: refused at once with the reason, or a confirmation opens.
@@ -141,7 +134,7 @@ fn consequences(app: &App, env: &str, action: &Action) -> Vec<String> {
     out
 }
 
-/// After the confirmation: the runtime journals the start, then runs it.
+/// After the confirmation: the start is recorded, then the runtime runs it.
 pub(super) fn start(app: &mut App, env: String, action: Action) -> Vec<Command> {
     app.modal = None;
     // A rollback takes over from a deploy still rolling out in the same environment: the
@@ -182,6 +175,13 @@ pub(super) fn start(app: &mut App, env: String, action: Action) -> Vec<Command> 
             resumed: false,
         },
     );
+    // Nothing is sent to the cluster unless the start is on disk first: the runtime
+    // carries out the batch in order and stops it at a failed record.
+    commands.push(Command::Record(Event::ActionStarted {
+        task,
+        env: env.clone(),
+        action: action.clone(),
+    }));
     commands.push(Command::StartAction {
         task,
         env,
@@ -192,7 +192,7 @@ pub(super) fn start(app: &mut App, env: String, action: Action) -> Vec<Command> 
 }
 
 /// Starts the action queued behind `finished`, now that its end is journaled.
-pub(super) fn start_queued(app: &mut App, finished: u64) -> Vec<Command> {
+pub(super) fn start_queued(app: &mut App, finished: TaskId) -> Vec<Command> {
     match app.queued.take() {
         Some(q) if q.after == finished => start(app, q.env, q.action),
         other => {
@@ -215,6 +215,20 @@ pub(super) fn resume_in_flight(app: &mut App) -> Vec<Command> {
         .collect();
     let mut commands = Vec::new();
     for a in cut_off {
+        // Without the cluster there is nothing to reconcile against: the action stays in
+        // flight in the journal, and keeps the environment closed to other changes.
+        if a.action.mutating()
+            && let Some(why) = no_cluster(app, &a.env)
+        {
+            app.log(
+                Level::Warn,
+                format!(
+                    "not started: cannot reconcile #{} yet ({why}); it stays in flight",
+                    a.task
+                ),
+            );
+            continue;
+        }
         app.log(
             Level::Warn,
             format!(
@@ -280,8 +294,7 @@ pub(super) fn on_task(app: &mut App, msg: TaskMsg) -> Vec<Command> {
                     app.log(Level::Warn, format!("#{task} │ {line}"));
                 }
             }
-            let reached_cluster =
-                result.detail["patched"] == true || result.detail["resumed"] == true;
+            let reached_cluster = result.detail.reached_cluster();
             if !result.ok && reached_cluster && matches!(t.action, Action::Deploy { .. }) {
                 app.log(
                     Level::Warn,
@@ -304,7 +317,7 @@ pub(super) fn on_task(app: &mut App, msg: TaskMsg) -> Vec<Command> {
     }
 }
 
-pub(super) fn on_refused(app: &mut App, task: u64, why: String) {
+pub(super) fn on_refused(app: &mut App, task: TaskId, why: String) {
     app.tasks.remove(&task);
     app.log(Level::Warn, format!("not started: {why}"));
 }

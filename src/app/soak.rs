@@ -17,7 +17,7 @@ use crate::metrics::source::Readings;
 use crate::release::action::{Action, RollbackMethod};
 use crate::release::audit::{AuditApprover, AuditRecord, AuditRollback};
 use crate::release::event::{Entry, Event};
-use crate::release::soak::{self, CheckpointSnapshot, TriggerKind, Verdict};
+use crate::release::soak::{self, CheckpointSnapshot, SoakVerdict, TriggerKind};
 use crate::release::state::ReleaseState;
 
 /// The current release's window, until it has its verdict.
@@ -258,7 +258,7 @@ pub(super) fn after_recorded(app: &mut App, entry: &Entry) -> Vec<Command> {
             if !in_window_env || release.soak.verdict.is_some() {
                 return Vec::new();
             }
-            let verdict = Verdict::RolledBack {
+            let verdict = SoakVerdict::RolledBack {
                 method: method.describe(),
                 reason: reason.clone(),
             };
@@ -439,7 +439,7 @@ pub(super) fn declare_stable(app: &mut App) {
                 "This ends the release and writes its releases.log line.".into(),
             ],
             ConfirmThen::Record(Event::Concluded {
-                verdict: Verdict::Stable { reason: None },
+                verdict: SoakVerdict::Stable { reason: None },
             }),
         )));
     } else {
@@ -459,14 +459,14 @@ pub fn audit_record(
 ) -> AuditRecord {
     let deploy = soak::opening_deploy(release, config);
     let (outcome, rollback) = match &release.soak.verdict {
-        Some(Verdict::RolledBack { method, reason }) => (
+        Some(SoakVerdict::RolledBack { method, reason }) => (
             "rolled_back",
             Some(AuditRollback {
                 method: method.clone(),
                 reason: reason.clone(),
             }),
         ),
-        Some(Verdict::Stable { .. }) => ("stable", None),
+        Some(SoakVerdict::Stable { .. }) => ("stable", None),
         None => ("abandoned", None),
     };
     AuditRecord {

@@ -8,7 +8,7 @@ use super::update::record;
 use super::update::{record_from_modal, set_modal_error};
 use super::{App, Command, Level, menus, operations, soak};
 use crate::release::action::{Action, MigrationDirection, RollbackMethod};
-use crate::release::event::{Event, Verdict};
+use crate::release::event::{Event, GoNoGo};
 use crate::release::rules;
 use crate::release::store::parse_version;
 
@@ -44,7 +44,7 @@ fn submit_input(app: &mut App, purpose: InputFor, value: String) -> Vec<Command>
         InputFor::NoGoReason => record_from_modal(
             app,
             Event::Decision {
-                verdict: Verdict::NoGo,
+                verdict: GoNoGo::NoGo,
                 reason: Some(value),
             },
         ),
@@ -91,7 +91,7 @@ fn submit_input(app: &mut App, purpose: InputFor, value: String) -> Vec<Command>
         InputFor::StableReason => record_from_modal(
             app,
             Event::Concluded {
-                verdict: crate::release::soak::Verdict::Stable {
+                verdict: crate::release::soak::SoakVerdict::Stable {
                     reason: Some(value.trim().to_string()),
                 },
             },
@@ -159,7 +159,7 @@ fn submit_pick(app: &mut App, purpose: PickFor, value: String) -> Vec<Command> {
         }
         PickFor::Decision if value == "go" => {
             let event = Event::Decision {
-                verdict: Verdict::Go,
+                verdict: GoNoGo::Go,
                 reason: None,
             };
             if let Some(Err(why)) = app

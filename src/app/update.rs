@@ -78,6 +78,18 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
             soak::restore(app);
             operations::resume_in_flight(app)
         }
+        Msg::Connected { env, error } => {
+            match error {
+                Some(e) => {
+                    app.log(Level::Warn, format!("no cluster for {env}: {e}"));
+                    app.unreachable.insert(env, e);
+                }
+                None => {
+                    app.unreachable.remove(&env);
+                }
+            }
+            Vec::new()
+        }
         Msg::Cluster(u) => {
             operations::on_cluster(app, u);
             Vec::new()
@@ -85,6 +97,14 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
         Msg::Task(t) => operations::on_task(app, t),
         Msg::ActionRefused { task, why } => {
             operations::on_refused(app, task, why);
+            Vec::new()
+        }
+        Msg::NoRelease { releases } => {
+            app.releases = releases;
+            Vec::new()
+        }
+        Msg::Notice { level, text } => {
+            app.log(level, text);
             Vec::new()
         }
         Msg::OpenFailed(e) => {

@@ -66,7 +66,7 @@ pub fn job_name(deployment: &str, direction: MigrationDirection, stamp: &str) ->
     let mut stamp = dns_part(stamp);
     if stamp.len() > 24 {
         let digest = Sha256::digest(stamp.as_bytes());
-        stamp = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+        stamp = hex::encode(&digest[..6]);
     }
     let suffix = if stamp.is_empty() {
         format!("migrate-{dir}")

@@ -12,8 +12,6 @@ pub mod undo;
 pub mod view;
 pub mod watch;
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::batch::v1::Job;
@@ -126,6 +124,4 @@ pub struct ClusterUpdate {
     pub msg: ClusterMsg,
 }
 
-/// Where a background task delivers what it produces; `false` means nobody listens any more
-/// and the task should end.
-pub type Sink<T> = Arc<dyn Fn(T) -> bool + Send + Sync>;
+pub use crate::sink::Sink;

@@ -5,6 +5,7 @@
 
 pub mod exposition;
 pub mod gauges;
+pub mod poll;
 pub mod prometheus;
 pub use cockpit_promql as promql;
 pub mod scrape;

@@ -6,19 +6,19 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeMap;
 
-pub use super::action::{Action, ActionOutcome};
-use super::soak::{CheckpointSnapshot, TriggerKind, Verdict as SoakVerdict};
+pub use super::action::{Action, ActionOutcome, TaskId};
+use super::soak::{CheckpointSnapshot, SoakVerdict, TriggerKind};
 
 /// The go/no-go call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Verdict {
+pub enum GoNoGo {
     Go,
     NoGo,
 }
 
 /// The outcome of running an item's check command.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CheckOutcome {
     pub argv: Vec<String>,
     /// `None` when the command could not be started, was killed, or timed out.
@@ -77,7 +77,7 @@ pub enum Event {
         role: String,
     },
     Decision {
-        verdict: Verdict,
+        verdict: GoNoGo,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
@@ -97,12 +97,12 @@ pub enum Event {
     },
     /// Journaled before the action touches anything.
     ActionStarted {
-        task: u64,
+        task: TaskId,
         env: String,
         action: Action,
     },
     ActionFinished {
-        task: u64,
+        task: TaskId,
         #[serde(flatten)]
         outcome: ActionOutcome,
     },

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::event::Verdict;
+use super::event::GoNoGo;
 use super::procedure::{Blocks, ChecklistItem, PhaseCondition, SettledBy, StagingPolicy};
 use super::state::ReleaseState;
 use crate::config::Config;
@@ -111,7 +111,7 @@ pub fn settled_by_link(release: &ReleaseState, item: &ChecklistItem) -> Option<S
         SettledBy::GoDecision => release
             .decision
             .as_ref()
-            .filter(|d| d.verdict == Verdict::Go)
+            .filter(|d| d.verdict == GoNoGo::Go)
             .map(|d| format!("GO by {}", d.signed.by)),
         SettledBy::StagingValidated => release
             .staging_validated
@@ -176,7 +176,7 @@ pub fn evaluate(release: &ReleaseState, config: &Config) -> Gates {
     if spec.go_no_go {
         match &release.decision {
             None => production.push(Blocker::NoDecision),
-            Some(d) if d.verdict == Verdict::NoGo => production.push(Blocker::NoGo {
+            Some(d) if d.verdict == GoNoGo::NoGo => production.push(Blocker::NoGo {
                 reason: d.reason.clone(),
             }),
             Some(_) => {}

@@ -1,10 +1,10 @@
 //! The procedure's rules, checked before an event is written. A refusal is a sentence the
 //! operator reads, saying what to do instead.
 
-use super::action::{Action, MigrationDirection};
-use super::event::{Event, Verdict};
+use super::action::{Action, MigrationDirection, TaskId};
+use super::event::{Event, GoNoGo};
 use super::gates::{GateStatus, evaluate, missing_approvals, phase_applies};
-use super::soak::{self, Verdict as SoakVerdict};
+use super::soak::{self, SoakVerdict};
 use super::state::{ItemStatus, ReleaseState};
 use crate::config::Config;
 
@@ -74,10 +74,10 @@ pub fn check(release: &ReleaseState, config: &Config, event: &Event) -> Result<(
                 return Err(format!("a {} release has no go/no-go decision", spec.id));
             }
             match verdict {
-                Verdict::NoGo if reason.as_deref().is_none_or(|r| r.trim().is_empty()) => {
+                GoNoGo::NoGo if reason.as_deref().is_none_or(|r| r.trim().is_empty()) => {
                     Err("a no-go needs a reason".into())
                 }
-                Verdict::Go => {
+                GoNoGo::Go => {
                     let missing = missing_approvals(release, config);
                     if missing.is_empty() {
                         Ok(())
@@ -90,7 +90,7 @@ pub fn check(release: &ReleaseState, config: &Config, event: &Event) -> Result<(
                         ))
                     }
                 }
-                Verdict::NoGo => Ok(()),
+                GoNoGo::NoGo => Ok(()),
             }
         }
         Event::TypeChanged {
@@ -325,7 +325,7 @@ fn check_approval(
 fn check_action(
     release: &ReleaseState,
     config: &Config,
-    task: u64,
+    task: TaskId,
     env: &str,
     action: &Action,
 ) -> Result<(), String> {
@@ -335,13 +335,15 @@ fn check_action(
     if release.action(task).is_some() {
         return Err(format!("action #{task} already exists"));
     }
+    // The one place that holds an environment to one change at a time: an action is in
+    // flight from its journaled start to its journaled end (a restart does not end it).
     if action.mutating()
         && let Some(busy) = release
             .in_flight()
             .find(|a| a.env == env && a.action.mutating())
     {
         return Err(format!(
-            "#{} {} is still in flight in {env}; one change to an environment at a time",
+            "#{} {} is running in {env}; one change to an environment at a time (wait, or X to cancel it)",
             busy.task,
             busy.action.describe()
         ));

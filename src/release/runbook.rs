@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::action::{Action, ActionRecord, MigrationDirection};
+use super::action::{Action, ActionRecord, MigrationDirection, TaskId};
 use super::gates::{Gate, GateStatus, Gates};
 use super::procedure::StagingPolicy;
 use super::state::ReleaseState;
@@ -63,14 +63,14 @@ pub enum StepState {
     },
     Ready,
     Running {
-        task: u64,
+        task: TaskId,
     },
     Done {
-        task: Option<u64>,
+        task: Option<TaskId>,
         summary: String,
     },
     Failed {
-        task: u64,
+        task: TaskId,
         summary: String,
     },
 }
@@ -205,8 +205,10 @@ pub fn state(step: &Step, release: &ReleaseState, config: &Config, gates: &Gates
     // Probes and migrations count only after the deploy they follow; a backup only before it.
     let change = last_change(release, &step.env);
     let after = match step.kind {
-        StepKind::Migrate | StepKind::Health | StepKind::Smoke => change.map_or(0, |c| c.task),
-        _ => 0,
+        StepKind::Migrate | StepKind::Health | StepKind::Smoke => {
+            change.map_or(TaskId(0), |c| c.task)
+        }
+        _ => TaskId(0),
     };
     let latest =
         release.actions.iter().rev().find(|a| {

@@ -53,7 +53,7 @@ pub fn opening_deploy<'a>(release: &'a ReleaseState, config: &Config) -> Option<
             && config.environment(&a.env).is_some_and(|e| e.protected)
             && match &a.finished {
                 None => true,
-                Some((_, o)) => o.ok || o.detail["patched"] == true || o.detail["resumed"] == true,
+                Some((_, o)) => o.ok || o.detail.reached_cluster(),
             }
     })
 }
@@ -173,7 +173,7 @@ pub struct SoakState {
     /// Auto-rollback armed for this release (by whom), and whether it has fired.
     pub auto_rollback: Option<String>,
     pub auto_rollback_fired: bool,
-    pub verdict: Option<Verdict>,
+    pub verdict: Option<SoakVerdict>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -187,7 +187,7 @@ pub struct FiredTrigger {
 /// How the release ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
-pub enum Verdict {
+pub enum SoakVerdict {
     Stable {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,

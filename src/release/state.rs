@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::action::ActionRecord;
-use super::event::{CheckOutcome, Entry, Event, Verdict};
+use super::action::{ActionRecord, TaskId};
+use super::event::{CheckOutcome, Entry, Event, GoNoGo};
 use super::soak::{FiredTrigger, SoakState};
 
 /// Who did something, and when.
@@ -77,7 +77,7 @@ pub struct Approval {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Decision {
-    pub verdict: Verdict,
+    pub verdict: GoNoGo,
     pub reason: Option<String>,
     #[serde(flatten)]
     pub signed: Signed,
@@ -145,11 +145,16 @@ impl ReleaseState {
     }
 
     /// The task number the next action gets (unique within the release).
-    pub fn next_task(&self) -> u64 {
-        self.actions.iter().map(|a| a.task).max().unwrap_or(0) + 1
+    pub fn next_task(&self) -> TaskId {
+        self.actions
+            .iter()
+            .map(|a| a.task)
+            .max()
+            .unwrap_or_default()
+            .next()
     }
 
-    pub fn action(&self, task: u64) -> Option<&ActionRecord> {
+    pub fn action(&self, task: TaskId) -> Option<&ActionRecord> {
         self.actions.iter().find(|a| a.task == task)
     }
 

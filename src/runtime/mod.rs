@@ -9,18 +9,23 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use crate::app::{App, Command, Msg, update};
 use crate::cluster::watch::WatchHandle;
 use crate::cluster::{Target, watch};
 use crate::config::Config;
+use crate::release::action::{Action, ActionDetail, TaskId};
 use crate::release::clock::Clock;
-use crate::release::event::Event;
-use crate::release::journal::Journal;
+use crate::release::event::{CheckOutcome, Event};
+use crate::release::journal::{AppendError, JournalStore};
 use crate::release::store::{StateDir, parse_version};
 use crate::tasks::check::{self, CheckRequest};
-use crate::tasks::runner::{TaskEvent, TaskRunner, TaskSpec};
+use crate::tasks::runner::{RunId, TaskEvent, TaskMsg, TaskRunner};
+
+/// How much longer than a check's own timeout the runner waits before it stops the check
+/// itself (the check kills its process group at its timeout and reports that better).
+const CHECK_BACKSTOP: Duration = Duration::from_secs(30);
 
 pub struct Runtime {
     pub config: Config,
@@ -29,8 +34,10 @@ pub struct Runtime {
     pub clock: Arc<dyn Clock>,
     /// The type a release gets when it is created without one being chosen.
     pub default_type: String,
-    journal: Option<Journal>,
-    checks: HashMap<String, oneshot::Sender<()>>,
+    journal: Option<Box<dyn JournalStore>>,
+    /// Running checks by item, and running actions by task, as the runner knows them.
+    checks: HashMap<String, RunId>,
+    actions: HashMap<TaskId, RunId>,
     /// A kube client per environment, or why there is none.
     pub clients: BTreeMap<String, Result<kube::Client, String>>,
     /// The live view's watchers, one set per environment, all running all along.
@@ -60,18 +67,16 @@ impl Runtime {
             default_type,
             journal: None,
             checks: HashMap::new(),
+            actions: HashMap::new(),
             clients: BTreeMap::new(),
             watches: BTreeMap::new(),
-            runner: TaskRunner::new({
-                let tx = tx.clone();
-                Arc::new(move |m| tx.send(Msg::Task(m)).is_ok())
-            }),
+            runner: TaskRunner::new(),
             tx,
         }
     }
 
-    pub fn set_journal(&mut self, journal: Journal) {
-        self.journal = Some(journal);
+    pub fn set_journal(&mut self, journal: impl JournalStore + 'static) {
+        self.journal = Some(Box::new(journal));
     }
 
     /// Feeds one message through `update`, carrying out the commands it returns and the
@@ -82,41 +87,73 @@ impl Runtime {
             if let Msg::Task(t) = &m
                 && matches!(t.event, TaskEvent::Done(_))
             {
-                self.runner.finished(t.task);
+                self.actions.remove(&t.task);
             }
-            for cmd in update(app, m) {
-                self.execute(cmd, &mut queue);
+            if let Msg::CheckDone { item, .. } = &m {
+                self.checks.remove(item);
             }
+            let commands = update(app, m);
+            self.execute_all(commands, &mut queue);
         }
     }
 
     /// Carries out one command as if `update` had returned it, then folds in what follows.
     pub fn run_command(&mut self, app: &mut App, cmd: Command) {
         let mut queue = VecDeque::new();
-        self.execute(cmd, &mut queue);
+        self.execute_all(vec![cmd], &mut queue);
         while let Some(m) = queue.pop_front() {
             self.process(app, m);
         }
     }
 
-    fn execute(&mut self, cmd: Command, queue: &mut VecDeque<Msg>) {
-        match cmd {
-            Command::Record(event) => {
-                let Some(journal) = &mut self.journal else {
+    /// Carries out one batch in order. A batch's commands follow from its records (the
+    /// start of an action is recorded, then the action runs), so once a record fails
+    /// nothing after it in the batch is carried out.
+    fn execute_all(&mut self, commands: Vec<Command>, queue: &mut VecDeque<Msg>) {
+        let mut commands = commands.into_iter();
+        while let Some(cmd) = commands.next() {
+            if let Command::Record(event) = cmd {
+                if let Err(error) = self
+                    .record(event.clone())
+                    .map(|e| queue.push_back(Msg::Recorded(e)))
+                {
                     queue.push_back(Msg::RecordFailed {
                         event,
-                        error: "no release journal is open".into(),
+                        error: error.clone(),
                     });
-                    return;
-                };
-                match journal.append(&self.operator, self.clock.now(), event.clone()) {
-                    Ok(entry) => queue.push_back(Msg::Recorded(entry)),
-                    Err(e) => queue.push_back(Msg::RecordFailed {
-                        event,
-                        error: e.to_string(),
-                    }),
+                    for skipped in commands.by_ref() {
+                        if let Command::StartAction { task, .. } = skipped {
+                            queue.push_back(Msg::ActionRefused {
+                                task,
+                                why: format!("the journal could not record the start: {error}"),
+                            });
+                        }
+                    }
                 }
+                continue;
             }
+            self.execute(cmd, queue);
+        }
+    }
+
+    /// Appends to the open release's journal: the only place the cockpit writes it.
+    fn record(&mut self, event: Event) -> Result<crate::release::event::Entry, String> {
+        let journal = self
+            .journal
+            .as_mut()
+            .ok_or_else(|| "no release journal is open".to_string())?;
+        let expected = journal.next_seq();
+        journal
+            .append(expected, &self.operator, self.clock.now(), event)
+            .map_err(|e| match e {
+                AppendError::Journal(e) => e.to_string(),
+                conflict => format!("{}: {conflict}", journal.location()),
+            })
+    }
+
+    fn execute(&mut self, cmd: Command, queue: &mut VecDeque<Msg>) {
+        match cmd {
+            Command::Record(_) => unreachable!("records are carried out by execute_all"),
             Command::OpenRelease {
                 version,
                 release_type,
@@ -127,24 +164,27 @@ impl Runtime {
                 argv,
                 timeout_secs,
             } => {
-                let (cancel_tx, cancel_rx) = oneshot::channel();
-                self.checks.insert(item.clone(), cancel_tx);
                 let stamp = self.clock.now().format("%Y%m%dT%H%M%SZ");
                 let dir = self.store.check_output_dir(&version);
                 let file = format!("{item}-{stamp}.log");
                 let shown = format!("releases/{version}.checks/{file}");
+                let timeout = Duration::from_secs(timeout_secs);
                 let req = CheckRequest {
-                    version,
-                    item,
                     argv,
-                    timeout: Duration::from_secs(timeout_secs),
+                    timeout,
                     output_file: Some((dir.join(file), shown)),
                 };
-                tokio::spawn(check::run(req, self.tx.clone(), cancel_rx));
+                let sink = check_sink(self.tx.clone(), version, item.clone());
+                let run = self
+                    .runner
+                    .start(timeout + CHECK_BACKSTOP, sink, move |ctx| {
+                        check::run(req, ctx)
+                    });
+                self.checks.insert(item, run);
             }
             Command::CancelCheck { item } => {
-                if let Some(cancel) = self.checks.remove(&item) {
-                    let _ = cancel.send(());
+                if let Some(run) = self.checks.get(&item) {
+                    self.runner.cancel(*run);
                 }
             }
             Command::StartAction {
@@ -154,7 +194,9 @@ impl Runtime {
                 resume,
             } => self.start_action(task, env, action, resume, queue),
             Command::CancelAction { task } => {
-                self.runner.cancel(task);
+                if let Some(run) = self.actions.get(&task) {
+                    self.runner.cancel(*run);
+                }
             }
             Command::AppendAudit(record) => {
                 if let Err(e) = crate::release::audit::append(&self.store.audit_log(), &record) {
@@ -165,6 +207,20 @@ impl Runtime {
             }
             Command::ForcePanic => panic!("forced panic (the test-only F12 trigger)"),
         }
+    }
+
+    /// Gives `env` its kube client (or the reason it has none), and tells the app, whose
+    /// rules refuse an action that could not reach a cluster before anything is journaled.
+    pub fn set_client(&mut self, app: &mut App, env: &str, client: Result<kube::Client, String>) {
+        let error = client.as_ref().err().cloned();
+        self.clients.insert(env.to_string(), client);
+        self.process(
+            app,
+            Msg::Connected {
+                env: env.to_string(),
+                error,
+            },
+        );
     }
 
     /// Starts (or restarts) the live view's watchers of `env`; the other environments'
@@ -207,12 +263,13 @@ impl Runtime {
         }
     }
 
-    /// Journals the start (unless resuming what the journal already has), then runs it.
+    /// Runs an action whose start `update` has had recorded (or, resuming, that the
+    /// journal shows in flight); whether it may run was decided there, by the rules.
     fn start_action(
         &mut self,
-        task: u64,
+        task: TaskId,
         env: String,
-        action: crate::release::action::Action,
+        action: Action,
         resume: bool,
         queue: &mut VecDeque<Msg>,
     ) {
@@ -223,73 +280,19 @@ impl Runtime {
             });
             return;
         };
-        let spec = TaskSpec {
-            task,
-            env: env.clone(),
-            mutating: action.mutating(),
-            what: format!("#{task} {}", action.describe()),
-            // The runner's own limit sits above the action's, which reports better.
-            timeout: Duration::from_secs(
-                environment
-                    .rollout_timeout_secs
-                    .max(environment.step_timeout_secs)
-                    + 60,
-            ),
-        };
-        if let Some(why) = self.runner.refusal(&spec) {
-            queue.push_back(Msg::ActionRefused { task, why });
-            return;
-        }
+        // The runner's own limit sits above the action's, which reports better.
+        let timeout = Duration::from_secs(
+            environment
+                .rollout_timeout_secs
+                .max(environment.step_timeout_secs)
+                + 60,
+        );
         let client = self
             .clients
             .get(&env)
             .cloned()
             .unwrap_or_else(|| Err(format!("no cluster is connected for {env}")));
-        if !resume && action.mutating() && client.is_err() {
-            // Nothing is journaled for an action that cannot reach its cluster.
-            let why = client.err().unwrap_or_default();
-            queue.push_back(Msg::ActionRefused {
-                task,
-                why: format!("{env} has no cluster to act on: {why}"),
-            });
-            return;
-        }
-        if resume && action.mutating() && client.is_err() {
-            // Without the cluster there is nothing to reconcile against: the action stays in
-            // flight in the journal (and keeps the environment closed to other changes).
-            let why = client.err().unwrap_or_default();
-            queue.push_back(Msg::ActionRefused {
-                task,
-                why: format!("cannot reconcile #{task} yet ({why}); it stays in flight"),
-            });
-            return;
-        }
-        if !resume {
-            let Some(journal) = &mut self.journal else {
-                queue.push_back(Msg::ActionRefused {
-                    task,
-                    why: "no release journal is open".into(),
-                });
-                return;
-            };
-            let event = Event::ActionStarted {
-                task,
-                env: env.clone(),
-                action: action.clone(),
-            };
-            // Nothing is sent to the cluster unless the start is on disk first.
-            match journal.append(&self.operator, self.clock.now(), event) {
-                Ok(entry) => queue.push_back(Msg::Recorded(entry)),
-                Err(e) => {
-                    queue.push_back(Msg::ActionRefused {
-                        task,
-                        why: format!("the journal could not record the start: {e}"),
-                    });
-                    return;
-                }
-            }
-        }
-        let version = journal_version(self.journal.as_ref());
+        let version = journal_version(self.journal.as_deref());
         let stamp = self.clock.now().format("%Y%m%dT%H%M%SZ");
         let file = format!("action-{task}-{}-{stamp}.log", action.name());
         let work = work::Work {
@@ -301,12 +304,14 @@ impl Runtime {
                 format!("releases/{version}.checks/{file}"),
             ),
         };
-        let started = self
-            .runner
-            .start(spec, move |ctx| work::run(action, resume, ctx, work));
-        if let Err(why) = started {
-            queue.push_back(Msg::ActionRefused { task, why });
-        }
+        let tx = self.tx.clone();
+        let sink = Arc::new(move |event: TaskEvent<ActionDetail>| {
+            tx.send(Msg::Task(TaskMsg { task, event })).is_ok()
+        });
+        let run = self.runner.start(timeout, sink, move |ctx| {
+            work::run(action, resume, ctx, work)
+        });
+        self.actions.insert(task, run);
     }
 
     fn open_release(&mut self, version: &str, release_type: &str) -> Msg {
@@ -314,11 +319,8 @@ impl Runtime {
             Ok(v) => v,
             Err(e) => return Msg::OpenFailed(e.to_string()),
         };
-        if self
-            .journal
-            .as_ref()
-            .is_some_and(|j| j.path() == self.store.journal_path(&v))
-        {
+        let path = self.store.journal_path(&v).display().to_string();
+        if self.journal.as_ref().is_some_and(|j| j.location() == path) {
             return Msg::OpenFailed(format!("release {v} is already open"));
         }
         let create_as = if release_type.is_empty() {
@@ -338,7 +340,7 @@ impl Runtime {
                 if let Err(e) = self.store.set_current(&v) {
                     tracing::warn!("could not remember the current release: {e}");
                 }
-                self.journal = Some(opened.journal);
+                self.journal = Some(Box::new(opened.journal));
                 Msg::ReleaseOpened {
                     state: opened.state,
                     releases: self.store.release_names(),
@@ -351,9 +353,43 @@ impl Runtime {
 }
 
 /// The version of the open release, from its journal's file name.
-fn journal_version(journal: Option<&Journal>) -> String {
+fn journal_version(journal: Option<&dyn JournalStore>) -> String {
     journal
-        .and_then(|j| j.path().file_stem())
-        .map(|s| s.to_string_lossy().into_owned())
+        .map(|j| j.location())
+        .and_then(|l| {
+            std::path::Path::new(&l)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+        })
         .unwrap_or_default()
+}
+
+/// A check reports its output lines and its outcome as the messages the checklist reads.
+fn check_sink(
+    tx: mpsc::UnboundedSender<Msg>,
+    version: String,
+    item: String,
+) -> crate::sink::Sink<TaskEvent<CheckOutcome>> {
+    Arc::new(move |event| match event {
+        TaskEvent::Progress(_) => true,
+        TaskEvent::Output(line) => tx
+            .send(Msg::CheckOutput {
+                item: item.clone(),
+                line,
+            })
+            .is_ok(),
+        TaskEvent::Done(result) => {
+            let mut outcome = result.detail;
+            if !result.ok && outcome.exit_code.is_none() && outcome.error.is_none() {
+                // The runner stopped it (its backstop), not the check itself.
+                outcome.error = Some(result.summary);
+            }
+            tx.send(Msg::CheckDone {
+                version: version.clone(),
+                item: item.clone(),
+                outcome,
+            })
+            .is_ok()
+        }
+    })
 }

@@ -8,14 +8,17 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::{Api, Client};
-use serde_json::json;
 
 use crate::cluster::actions::{self, RolloutEnd, UndoOutcome};
-use crate::cluster::{Sink, Target, health, migrate};
+use crate::cluster::{Target, health, migrate};
 use crate::config::Environment;
-use crate::release::action::{Action, RollbackMethod};
+use crate::release::action::{Action, ActionDetail, ProbedUrl, RollbackMethod};
+use crate::sink::Sink;
 use crate::tasks::check::run_argv;
 use crate::tasks::runner::{TaskCtx, TaskResult};
+
+type Ctx = TaskCtx<ActionDetail>;
+type Ended = TaskResult<ActionDetail>;
 
 /// What a task needs besides its action.
 pub struct Work {
@@ -26,7 +29,7 @@ pub struct Work {
     pub output_file: (PathBuf, String),
 }
 
-fn progress_sink(ctx: &TaskCtx) -> Sink<String> {
+fn progress_sink(ctx: &Ctx) -> Sink<String> {
     let ctx = ctx.clone();
     Arc::new(move |line| {
         ctx.progress(line);
@@ -34,7 +37,7 @@ fn progress_sink(ctx: &TaskCtx) -> Sink<String> {
     })
 }
 
-pub async fn run(action: Action, resume: bool, ctx: TaskCtx, w: Work) -> TaskResult {
+pub async fn run(action: Action, resume: bool, ctx: Ctx, w: Work) -> Ended {
     match action {
         Action::Deploy {
             image,
@@ -43,14 +46,14 @@ pub async fn run(action: Action, resume: bool, ctx: TaskCtx, w: Work) -> TaskRes
         } => {
             let client = match &w.client {
                 Ok(c) => c.clone(),
-                Err(e) => return TaskResult::failed(e.clone(), json!(null)),
+                Err(e) => return TaskResult::failed(e.clone(), ActionDetail::None),
             };
             if resume {
                 return resume_image(&client, &ctx, &w, &image).await;
             }
             ctx.progress(format!("setting the image to {image}"));
             match actions::set_image(&client, &w.target, &image, &change_cause).await {
-                Err(e) => TaskResult::failed(e.to_string(), json!(null)),
+                Err(e) => TaskResult::failed(e.to_string(), ActionDetail::None),
                 Ok(out) => {
                     let sent = if out.patched {
                         format!(
@@ -61,12 +64,12 @@ pub async fn run(action: Action, resume: bool, ctx: TaskCtx, w: Work) -> TaskRes
                         format!("{image} was already set; nothing sent")
                     };
                     ctx.output(sent.clone());
-                    let detail = json!({
-                        "patched": out.patched,
-                        "previous_image": out.previous_image,
-                        "previous_revision": out.previous_revision,
-                        "generation": out.generation,
-                    });
+                    let detail = ActionDetail::ImageSet {
+                        patched: out.patched,
+                        previous_image: out.previous_image,
+                        previous_revision: out.previous_revision,
+                        generation: out.generation,
+                    };
                     follow(&client, &ctx, &w, detail, &sent).await
                 }
             }
@@ -74,7 +77,7 @@ pub async fn run(action: Action, resume: bool, ctx: TaskCtx, w: Work) -> TaskRes
         Action::Rollback { method, .. } => {
             let client = match &w.client {
                 Ok(c) => c.clone(),
-                Err(e) => return TaskResult::failed(e.clone(), json!(null)),
+                Err(e) => return TaskResult::failed(e.clone(), ActionDetail::None),
             };
             if resume {
                 if let RollbackMethod::Image { image } = &method {
@@ -83,7 +86,10 @@ pub async fn run(action: Action, resume: bool, ctx: TaskCtx, w: Work) -> TaskRes
                 return TaskResult::failed(
                     "the cockpit stopped during this rollback; whether the undo was applied is \
                      what the live view shows now (nothing was sent again)",
-                    json!({"interrupted": true}),
+                    ActionDetail::Interrupted {
+                        interrupted: true,
+                        patched: None,
+                    },
                 );
             }
             let undo = match method {
@@ -94,21 +100,30 @@ pub async fn run(action: Action, resume: bool, ctx: TaskCtx, w: Work) -> TaskRes
                 RollbackMethod::Image { image } => {
                     let cause = format!("release-cockpit: rollback to {image}");
                     match actions::set_image(&client, &w.target, &image, &cause).await {
-                        Err(e) => return TaskResult::failed(e.to_string(), json!(null)),
+                        Err(e) => return TaskResult::failed(e.to_string(), ActionDetail::None),
                         Ok(out) => {
                             let sent = format!("image set back to {image}");
                             ctx.output(sent.clone());
-                            let detail = json!({"patched": out.patched, "image": image});
+                            let detail = ActionDetail::ImageSetBack {
+                                patched: out.patched,
+                                image,
+                            };
                             return follow(&client, &ctx, &w, detail, &sent).await;
                         }
                     }
                 }
             };
             match undo {
-                Err(e) => TaskResult::failed(e.to_string(), json!(null)),
+                Err(e) => TaskResult::failed(e.to_string(), ActionDetail::None),
                 Ok(UndoOutcome::Skipped { revision, message }) => {
                     ctx.output(message.clone());
-                    TaskResult::ok(message, json!({"skipped": true, "revision": revision}))
+                    TaskResult::ok(
+                        message,
+                        ActionDetail::UndoSkipped {
+                            skipped: true,
+                            revision,
+                        },
+                    )
                 }
                 Ok(UndoOutcome::RolledBack {
                     revision,
@@ -116,7 +131,7 @@ pub async fn run(action: Action, resume: bool, ctx: TaskCtx, w: Work) -> TaskRes
                     message,
                 }) => {
                     ctx.output(message.clone());
-                    let detail = json!({"revision": revision, "image": image});
+                    let detail = ActionDetail::RolledBack { revision, image };
                     let said = format!("rolled back to revision {revision}");
                     follow(&client, &ctx, &w, detail, &said).await
                 }
@@ -125,7 +140,7 @@ pub async fn run(action: Action, resume: bool, ctx: TaskCtx, w: Work) -> TaskRes
         Action::Migrate { argv, job, .. } => {
             let client = match &w.client {
                 Ok(c) => c.clone(),
-                Err(e) => return TaskResult::failed(e.clone(), json!(null)),
+                Err(e) => return TaskResult::failed(e.clone(), ActionDetail::None),
             };
             let timeout = Duration::from_secs(w.env.step_timeout_secs);
             // The same Job name on a resume: a Job already there is followed, not run again.
@@ -141,22 +156,22 @@ pub async fn run(action: Action, resume: bool, ctx: TaskCtx, w: Work) -> TaskRes
                 r = run => r,
                 _ = ctx.cancelled() => return TaskResult::failed(
                     format!("stopped following Job {job}; it keeps running in the cluster"),
-                    json!({"job": job}),
+                    ActionDetail::JobLeftRunning { job },
                 ),
             };
             match outcome {
-                Err(e) => TaskResult::failed(e, json!({"job": job})),
+                Err(e) => TaskResult::failed(e, ActionDetail::JobLeftRunning { job }),
                 Ok(m) => {
                     for line in &m.logs {
                         ctx.output(line.clone());
                     }
-                    let detail = json!({
-                        "job": m.job,
-                        "adopted": m.adopted,
-                        "reason": m.reason,
-                        "log_tail": m.logs.iter().rev().take(20).rev().cloned().collect::<Vec<_>>(),
-                    });
                     let summary = format!("Job {}: {} {}", m.job, m.reason, m.message);
+                    let detail = ActionDetail::Migration {
+                        job: m.job,
+                        adopted: m.adopted,
+                        reason: m.reason,
+                        log_tail: m.logs.iter().rev().take(20).rev().cloned().collect(),
+                    };
                     if m.succeeded {
                         TaskResult::ok(summary, detail)
                     } else {
@@ -177,21 +192,29 @@ pub async fn run(action: Action, resume: bool, ctx: TaskCtx, w: Work) -> TaskRes
                     ctx.output(format!("  {line}"));
                 }
                 all_ok &= h.healthy;
-                results.push(json!({"url": h.url, "http_status": h.http_status, "healthy": h.healthy, "error": h.error}));
+                results.push(ProbedUrl {
+                    url: h.url,
+                    http_status: h.http_status,
+                    healthy: h.healthy,
+                    error: h.error,
+                });
             }
-            let healthy = results.iter().filter(|r| r["healthy"] == true).count();
+            let healthy = results.iter().filter(|r| r.healthy).count();
             let summary = format!("{healthy} of {} health URLs healthy", urls.len());
             if all_ok {
-                TaskResult::ok(summary, json!(results))
+                TaskResult::ok(summary, ActionDetail::Health(results))
             } else {
-                TaskResult::failed(summary, json!(results))
+                TaskResult::failed(summary, ActionDetail::Health(results))
             }
         }
         Action::Backup { argv } | Action::Smoke { argv } => {
             if resume {
                 return TaskResult::failed(
                     "the cockpit stopped while this ran; run it again",
-                    json!({"interrupted": true}),
+                    ActionDetail::Interrupted {
+                        interrupted: true,
+                        patched: None,
+                    },
                 );
             }
             let timeout = Duration::from_secs(w.env.step_timeout_secs);
@@ -204,11 +227,11 @@ pub async fn run(action: Action, resume: bool, ctx: TaskCtx, w: Work) -> TaskRes
                 ctx.cancelled(),
             )
             .await;
-            let detail = json!({
-                "exit_code": outcome.exit_code,
-                "output_sha256": outcome.output_sha256,
-                "output_file": outcome.output_file,
-            });
+            let detail = ActionDetail::Command {
+                exit_code: outcome.exit_code,
+                output_sha256: outcome.output_sha256,
+                output_file: outcome.output_file,
+            };
             match (outcome.exit_code, &outcome.error) {
                 (Some(0), _) => TaskResult::ok(format!("`{}` passed", argv.join(" ")), detail),
                 (Some(code), _) => TaskResult::failed(format!("exit status {code}"), detail),
@@ -221,7 +244,7 @@ pub async fn run(action: Action, resume: bool, ctx: TaskCtx, w: Work) -> TaskRes
 }
 
 /// After a restart: the image is set (follow the rollout) or it is not (say so, send nothing).
-async fn resume_image(client: &Client, ctx: &TaskCtx, w: &Work, image: &str) -> TaskResult {
+async fn resume_image(client: &Client, ctx: &Ctx, w: &Work, image: &str) -> Ended {
     let api: Api<Deployment> = Api::namespaced(client.clone(), &w.target.namespace);
     // The cluster may be out of reach just after a restart; what was sent is unknown until
     // it answers, so keep asking (until cancelled or the runner's timeout) rather than
@@ -236,7 +259,7 @@ async fn resume_image(client: &Client, ctx: &TaskCtx, w: &Work, image: &str) -> 
                         "deployment {:?} is not in namespace {:?}: {}",
                         w.target.deployment, w.target.namespace, status.message
                     ),
-                    json!(null),
+                    ActionDetail::None,
                 );
             }
             Err(e) => {
@@ -246,7 +269,7 @@ async fn resume_image(client: &Client, ctx: &TaskCtx, w: &Work, image: &str) -> 
                     _ = tokio::time::sleep(wait) => {}
                     _ = ctx.cancelled() => return TaskResult::failed(
                         format!("cancelled while the cluster was out of reach ({why}); the deploy's outcome is unknown"),
-                        json!({"interrupted": true}),
+                        ActionDetail::Interrupted { interrupted: true, patched: None },
                     ),
                 }
                 wait = (wait * 2).min(std::time::Duration::from_secs(2));
@@ -266,23 +289,27 @@ async fn resume_image(client: &Client, ctx: &TaskCtx, w: &Work, image: &str) -> 
                 "interrupted before {image} was set (the deployment runs {}); nothing was sent again",
                 running.unwrap_or_default()
             ),
-            json!({"interrupted": true, "patched": false}),
+            ActionDetail::Interrupted {
+                interrupted: true,
+                patched: Some(false),
+            },
         );
     }
     ctx.output(format!(
         "{image} was set before the restart; following the rollout"
     ));
-    follow(client, ctx, w, json!({"resumed": true}), "resumed").await
+    follow(
+        client,
+        ctx,
+        w,
+        ActionDetail::Resumed { resumed: true },
+        "resumed",
+    )
+    .await
 }
 
 /// Follows the rollout to its end; the result says what was sent and how it ended.
-async fn follow(
-    client: &Client,
-    ctx: &TaskCtx,
-    w: &Work,
-    detail: serde_json::Value,
-    sent: &str,
-) -> TaskResult {
+async fn follow(client: &Client, ctx: &Ctx, w: &Work, detail: ActionDetail, sent: &str) -> Ended {
     let timeout = Duration::from_secs(w.env.rollout_timeout_secs);
     let end = tokio::select! {
         end = actions::follow_rollout(client, &w.target, timeout, progress_sink(ctx)) => end,

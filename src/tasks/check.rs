@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-use crate::app::Msg;
+use super::runner::{TaskCtx, TaskResult, describe_timeout};
 use crate::release::event::CheckOutcome;
 
 /// How much of the output the journal keeps; the rest is in the saved file.
@@ -22,9 +22,6 @@ const MAX_OUTPUT: usize = 8 * 1024 * 1024;
 const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(300);
 
 pub struct CheckRequest {
-    /// The release the check belongs to; it comes back with the result.
-    pub version: String,
-    pub item: String,
     pub argv: Vec<String>,
     pub timeout: Duration,
     /// Where to save the full output, and how the journal names it (relative to the state dir).
@@ -78,30 +75,29 @@ async fn kill_all(child: &mut Child) {
     let _ = child.kill().await;
 }
 
-/// Runs the check to the end (or timeout, or cancel) and sends `CheckDone`.
-pub async fn run(req: CheckRequest, tx: mpsc::UnboundedSender<Msg>, cancel: oneshot::Receiver<()>) {
-    let item = req.item.clone();
-    let line_tx = tx.clone();
+/// Runs the check to its end (or timeout, or cancel) as work for the TaskRunner: each
+/// output line is reported as it comes, and the outcome is the result's detail.
+pub async fn run(req: CheckRequest, ctx: TaskCtx<CheckOutcome>) -> TaskResult<CheckOutcome> {
+    let line_ctx = ctx.clone();
     let outcome = run_argv(
         &req.argv,
         req.timeout,
         req.output_file.as_ref(),
-        move |line| {
-            let _ = line_tx.send(Msg::CheckOutput {
-                item: item.clone(),
-                line,
-            });
-        },
-        async {
-            let _ = cancel.await;
-        },
+        move |line| line_ctx.output(line),
+        ctx.cancelled(),
     )
     .await;
-    let _ = tx.send(Msg::CheckDone {
-        version: req.version,
-        item: req.item,
-        outcome,
-    });
+    let summary = match (outcome.exit_code, &outcome.error) {
+        (Some(0), _) => "passed".to_string(),
+        (Some(code), _) => format!("failed with exit status {code}"),
+        (None, Some(e)) => format!("did not finish: {e}"),
+        (None, None) => "did not finish".to_string(),
+    };
+    if outcome.passed() {
+        TaskResult::ok(summary, outcome)
+    } else {
+        TaskResult::failed(summary, outcome)
+    }
 }
 
 /// Runs `argv` (never through a shell) to its end, its timeout, or `cancel`, handing each
@@ -120,7 +116,7 @@ pub async fn run_argv(
             exit_code: None,
             error: Some("no command to run".into()),
             duration_ms: 0,
-            output_sha256: hex(&Sha256::digest(b"")),
+            output_sha256: hex::encode(Sha256::digest(b"")),
             output_tail: String::new(),
             output_file: None,
         };
@@ -185,7 +181,7 @@ pub async fn run_argv(
                     }
                     _ = &mut deadline => {
                         kill_all(&mut child).await;
-                        error = Some(format!("timed out after {} s", timeout.as_secs()));
+                        error = Some(format!("timed out after {}", describe_timeout(timeout)));
                         break;
                     }
                     _ = &mut cancel => {
@@ -214,12 +210,8 @@ pub async fn run_argv(
         exit_code,
         error,
         duration_ms: started.elapsed().as_millis() as u64,
-        output_sha256: hex(&digest),
+        output_sha256: hex::encode(digest),
         output_tail: tail(&output),
         output_file: saved_as,
     }
-}
-
-fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -1,43 +1,41 @@
-//! The TaskRunner: actions run as tokio tasks that report progress, output lines and one
-//! final result as owned messages; they can be cancelled and time out; and no environment
-//! ever has two mutating actions at once, whatever the caller asks.
+//! The TaskRunner: work runs as tokio tasks that report progress, output lines and one
+//! final result as owned values through a sink; it can be cancelled and times out. What a
+//! result carries (`D`) is the caller's: an action's typed detail, a check's outcome.
+//! Which work may run together is decided before it gets here, by the rules of the
+//! release (one change per environment), not by the runner.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
-use crate::cluster::Sink;
+use crate::release::action::{ActionDetail, TaskId};
+use crate::sink::Sink;
 
 /// What a task reports.
 #[derive(Debug, Clone, PartialEq)]
-pub enum TaskEvent {
+pub enum TaskEvent<D> {
     /// A short status line (the newest replaces the last).
     Progress(String),
     /// A line of output to keep.
     Output(String),
-    Done(TaskResult),
+    Done(TaskResult<D>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct TaskMsg {
-    pub task: u64,
-    pub event: TaskEvent,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct TaskResult {
+pub struct TaskResult<D> {
     pub ok: bool,
     /// One line for the log and the runbook.
     pub summary: String,
-    /// Structured detail for the journal (revision, job name, output digest...).
-    pub detail: serde_json::Value,
+    /// What the work did, for the journal.
+    pub detail: D,
     pub duration_ms: u64,
 }
 
-impl TaskResult {
-    pub fn ok(summary: impl Into<String>, detail: serde_json::Value) -> Self {
+impl<D> TaskResult<D> {
+    pub fn ok(summary: impl Into<String>, detail: D) -> Self {
         Self {
             ok: true,
             summary: summary.into(),
@@ -46,7 +44,7 @@ impl TaskResult {
         }
     }
 
-    pub fn failed(summary: impl Into<String>, detail: serde_json::Value) -> Self {
+    pub fn failed(summary: impl Into<String>, detail: D) -> Self {
         Self {
             ok: false,
             summary: summary.into(),
@@ -56,27 +54,35 @@ impl TaskResult {
     }
 }
 
-/// What a running task gets: a way to report, and a way to learn it was cancelled.
-#[derive(Clone)]
-pub struct TaskCtx {
-    pub task: u64,
-    sink: Sink<TaskMsg>,
+/// An action's report, as the cockpit receives it: which task, and what it said.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskMsg {
+    pub task: TaskId,
+    pub event: TaskEvent<ActionDetail>,
+}
+
+/// What running work gets: a way to report, and a way to learn it was cancelled.
+pub struct TaskCtx<D> {
+    sink: Sink<TaskEvent<D>>,
     cancel: watch::Receiver<bool>,
 }
 
-impl TaskCtx {
+impl<D> Clone for TaskCtx<D> {
+    fn clone(&self) -> Self {
+        Self {
+            sink: self.sink.clone(),
+            cancel: self.cancel.clone(),
+        }
+    }
+}
+
+impl<D> TaskCtx<D> {
     pub fn progress(&self, line: impl Into<String>) {
-        (self.sink)(TaskMsg {
-            task: self.task,
-            event: TaskEvent::Progress(line.into()),
-        });
+        (self.sink)(TaskEvent::Progress(line.into()));
     }
 
     pub fn output(&self, line: impl Into<String>) {
-        (self.sink)(TaskMsg {
-            task: self.task,
-            event: TaskEvent::Output(line.into()),
-        });
+        (self.sink)(TaskEvent::Output(line.into()));
     }
 
     /// Resolves once the task is asked to stop. Work that must clean up (kill a process
@@ -92,121 +98,100 @@ impl TaskCtx {
     }
 }
 
-/// How a task is to be run.
-#[derive(Debug, Clone)]
-pub struct TaskSpec {
-    pub task: u64,
-    pub env: String,
-    /// Changes the environment (deploy, rollback, migration): one at a time per environment.
-    pub mutating: bool,
-    /// What it is, for the refusal message ("deploy 1.2.3").
-    pub what: String,
-    pub timeout: Duration,
-}
+/// The runner's handle on one piece of work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RunId(u64);
 
 /// How long cancelled work gets to stop by itself before it is dropped.
 const CANCEL_GRACE: Duration = Duration::from_secs(5);
 
 struct Running {
-    spec: TaskSpec,
     cancel: watch::Sender<bool>,
+    handle: JoinHandle<()>,
 }
 
+#[derive(Default)]
 pub struct TaskRunner {
-    sink: Sink<TaskMsg>,
-    running: HashMap<u64, Running>,
+    next: u64,
+    running: HashMap<RunId, Running>,
+}
+
+/// "50 ms", "90 s": a timeout as the operator set it, never rounded to "0 s".
+pub fn describe_timeout(timeout: Duration) -> String {
+    if timeout < Duration::from_secs(1) {
+        format!("{} ms", timeout.as_millis())
+    } else {
+        format!("{} s", timeout.as_secs())
+    }
 }
 
 impl TaskRunner {
-    pub fn new(sink: Sink<TaskMsg>) -> Self {
-        Self {
-            sink,
-            running: HashMap::new(),
-        }
+    pub fn new() -> Self {
+        Self::default()
     }
 
-    /// Why `spec` may not start now, if it may not.
-    pub fn refusal(&self, spec: &TaskSpec) -> Option<String> {
-        if self.running.contains_key(&spec.task) {
-            return Some(format!("task {} is already running", spec.task));
-        }
-        if !spec.mutating {
-            return None;
-        }
-        self.running
-            .values()
-            .find(|r| r.spec.mutating && r.spec.env == spec.env)
-            .map(|r| {
-                format!(
-                    "{} is running in {}; one change to an environment at a time (wait, or cancel it)",
-                    r.spec.what, r.spec.env
-                )
-            })
-    }
-
-    /// Starts `work` unless the spec is refused; the refusal says why.
-    pub fn start<F, Fut>(&mut self, spec: TaskSpec, work: F) -> Result<(), String>
+    /// Starts `work`, which reports through `sink` and is stopped after `timeout`. A
+    /// result that never came (the timeout, or cancelled work that did not stop) is
+    /// reported as a failure with `D::default()` as its detail.
+    pub fn start<D, F, Fut>(
+        &mut self,
+        timeout: Duration,
+        sink: Sink<TaskEvent<D>>,
+        work: F,
+    ) -> RunId
     where
-        F: FnOnce(TaskCtx) -> Fut,
-        Fut: Future<Output = TaskResult> + Send + 'static,
+        D: Default + Send + 'static,
+        F: FnOnce(TaskCtx<D>) -> Fut,
+        Fut: Future<Output = TaskResult<D>> + Send + 'static,
     {
-        if let Some(why) = self.refusal(&spec) {
-            return Err(why);
-        }
+        self.running.retain(|_, r| !r.handle.is_finished());
         let (cancel_tx, cancel_rx) = watch::channel(false);
         let ctx = TaskCtx {
-            task: spec.task,
-            sink: self.sink.clone(),
+            sink: sink.clone(),
             cancel: cancel_rx,
         };
         let fut = work(ctx.clone());
-        let sink = self.sink.clone();
-        let (task, timeout) = (spec.task, spec.timeout);
-        tokio::spawn(async move {
+        let handle = tokio::spawn(async move {
             let started = Instant::now();
             tokio::pin!(fut);
             let mut result = tokio::select! {
                 r = &mut fut => r,
                 _ = tokio::time::sleep(timeout) => TaskResult::failed(
-                    format!("timed out after {} s", timeout.as_secs()),
-                    serde_json::Value::Null,
+                    format!("timed out after {}", describe_timeout(timeout)),
+                    D::default(),
                 ),
                 _ = async {
                     ctx.cancelled().await;
                     tokio::time::sleep(CANCEL_GRACE).await;
-                } => TaskResult::failed("cancelled (did not stop by itself)", serde_json::Value::Null),
+                } => TaskResult::failed("cancelled (did not stop by itself)", D::default()),
             };
-            result.duration_ms = started.elapsed().as_millis() as u64;
-            sink(TaskMsg {
-                task,
-                event: TaskEvent::Done(result),
-            });
+            result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            sink(TaskEvent::Done(result));
         });
+        self.next += 1;
+        let id = RunId(self.next);
         self.running.insert(
-            spec.task,
+            id,
             Running {
-                spec,
                 cancel: cancel_tx,
+                handle,
             },
         );
-        Ok(())
+        id
     }
 
-    /// Asks a task to stop; false if it is not running.
-    pub fn cancel(&mut self, task: u64) -> bool {
-        match self.running.get(&task) {
-            Some(r) => r.cancel.send(true).is_ok(),
-            None => false,
+    /// Asks work to stop; false if it is not running.
+    pub fn cancel(&mut self, run: RunId) -> bool {
+        match self.running.get(&run) {
+            Some(r) if !r.handle.is_finished() => r.cancel.send(true).is_ok(),
+            _ => false,
         }
     }
 
-    /// Forgets a task once its `Done` has been seen.
-    pub fn finished(&mut self, task: u64) {
-        self.running.remove(&task);
-    }
-
-    pub fn is_running(&self, task: u64) -> bool {
-        self.running.contains_key(&task)
+    pub fn is_running(&self, run: RunId) -> bool {
+        self.running
+            .get(&run)
+            .is_some_and(|r| !r.handle.is_finished())
     }
 }
 
@@ -215,8 +200,10 @@ mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
 
-    fn collecting() -> (Sink<TaskMsg>, Arc<Mutex<Vec<TaskMsg>>>) {
-        let seen = Arc::new(Mutex::new(Vec::new()));
+    type Seen = Arc<Mutex<Vec<TaskEvent<u32>>>>;
+
+    fn collecting() -> (Sink<TaskEvent<u32>>, Seen) {
+        let seen: Seen = Arc::default();
         let s = seen.clone();
         (
             Arc::new(move |m| {
@@ -227,116 +214,86 @@ mod tests {
         )
     }
 
-    fn spec(task: u64, env: &str, mutating: bool, timeout_ms: u64) -> TaskSpec {
-        TaskSpec {
-            task,
-            env: env.into(),
-            mutating,
-            what: format!("task {task}"),
-            timeout: Duration::from_millis(timeout_ms),
-        }
-    }
-
-    async fn done(seen: &Arc<Mutex<Vec<TaskMsg>>>, task: u64) -> TaskResult {
+    async fn done(seen: &Seen) -> TaskResult<u32> {
         for _ in 0..200 {
-            if let Some(r) = seen.lock().unwrap().iter().find_map(|m| match &m.event {
-                TaskEvent::Done(r) if m.task == task => Some(r.clone()),
+            if let Some(r) = seen.lock().unwrap().iter().find_map(|m| match m {
+                TaskEvent::Done(r) => Some(r.clone()),
                 _ => None,
             }) {
                 return r;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        panic!("task {task} never finished");
-    }
-
-    #[tokio::test]
-    async fn one_mutating_task_per_environment() {
-        let (sink, _seen) = collecting();
-        let mut runner = TaskRunner::new(sink);
-        let forever = |_ctx: TaskCtx| std::future::pending::<TaskResult>();
-        runner
-            .start(spec(1, "production", true, 60_000), forever)
-            .unwrap();
-        let refused = runner
-            .start(spec(2, "production", true, 60_000), forever)
-            .unwrap_err();
-        assert!(
-            refused.contains("task 1 is running in production"),
-            "{refused}"
-        );
-        // Another environment, or a read-only task, may run alongside.
-        runner
-            .start(spec(3, "staging", true, 60_000), forever)
-            .unwrap();
-        runner
-            .start(spec(4, "production", false, 60_000), forever)
-            .unwrap();
-        runner.finished(1);
-        runner
-            .start(spec(5, "production", true, 60_000), forever)
-            .unwrap();
+        panic!("the task never finished");
     }
 
     #[tokio::test]
     async fn progress_output_and_result_arrive_in_order() {
         let (sink, seen) = collecting();
-        let mut runner = TaskRunner::new(sink);
-        runner
-            .start(
-                spec(7, "staging", false, 5_000),
-                |ctx: TaskCtx| async move {
-                    ctx.progress("half way");
-                    ctx.output("a line");
-                    TaskResult::ok("all done", serde_json::json!({"n": 1}))
-                },
-            )
-            .unwrap();
-        let result = done(&seen, 7).await;
+        let mut runner = TaskRunner::new();
+        runner.start(
+            Duration::from_secs(5),
+            sink,
+            |ctx: TaskCtx<u32>| async move {
+                ctx.progress("half way");
+                ctx.output("a line");
+                TaskResult::ok("all done", 1)
+            },
+        );
+        let result = done(&seen).await;
         assert_eq!(result.summary, "all done");
-        let events: Vec<TaskEvent> = seen
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|m| m.event.clone())
-            .collect();
+        assert_eq!(result.detail, 1);
+        let events = seen.lock().unwrap().clone();
         assert_eq!(events[0], TaskEvent::Progress("half way".into()));
         assert_eq!(events[1], TaskEvent::Output("a line".into()));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn timeout_ends_the_task_with_a_reason() {
         let (sink, seen) = collecting();
-        let mut runner = TaskRunner::new(sink);
-        runner
-            .start(spec(1, "staging", true, 50), |_ctx: TaskCtx| {
-                std::future::pending::<TaskResult>()
-            })
-            .unwrap();
-        let result = done(&seen, 1).await;
+        let mut runner = TaskRunner::new();
+        let run = runner.start(Duration::from_secs(90), sink, |_ctx: TaskCtx<u32>| {
+            std::future::pending::<TaskResult<u32>>()
+        });
+        tokio::time::sleep(Duration::from_secs(89)).await;
+        assert!(
+            runner.is_running(run),
+            "the task ended before its timeout: {:?}",
+            seen.lock().unwrap()
+        );
+        let result = done(&seen).await;
         assert!(!result.ok);
-        assert_eq!(result.summary, "timed out after 0 s");
+        assert_eq!(result.summary, "timed out after 90 s");
+        assert_eq!(
+            result.detail, 0,
+            "a result that never came has the default detail"
+        );
+        assert!(!runner.is_running(run));
+    }
+
+    #[test]
+    fn a_timeout_under_a_second_is_said_in_milliseconds() {
+        assert_eq!(describe_timeout(Duration::from_millis(50)), "50 ms");
+        assert_eq!(describe_timeout(Duration::from_secs(600)), "600 s");
     }
 
     #[tokio::test]
     async fn cancelled_work_reports_what_it_did() {
         let (sink, seen) = collecting();
-        let mut runner = TaskRunner::new(sink);
-        runner
-            .start(
-                spec(1, "staging", true, 60_000),
-                |ctx: TaskCtx| async move {
-                    ctx.cancelled().await;
-                    TaskResult::failed(
-                        "cancelled after the patch was sent",
-                        serde_json::Value::Null,
-                    )
-                },
-            )
-            .unwrap();
-        assert!(runner.cancel(1));
-        let result = done(&seen, 1).await;
+        let mut runner = TaskRunner::new();
+        let run = runner.start(
+            Duration::from_secs(60),
+            sink,
+            |ctx: TaskCtx<u32>| async move {
+                ctx.cancelled().await;
+                TaskResult::failed("cancelled after the patch was sent", 7)
+            },
+        );
+        assert!(runner.cancel(run));
+        let result = done(&seen).await;
+        assert!(!result.ok);
         assert_eq!(result.summary, "cancelled after the patch was sent");
-        assert!(!runner.cancel(99));
+        assert_eq!(result.detail, 7);
+        assert!(!runner.cancel(RunId(99)));
     }
 }

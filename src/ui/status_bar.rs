@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 
 use super::theme::Theme;
 use crate::app::{App, Pane};
-use crate::release::event::Verdict;
+use crate::release::event::GoNoGo;
 use crate::release::gates::{Gate, GateStatus, Gates};
 use crate::release::{schedule, soak};
 
@@ -51,7 +51,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, gates: Option<&Gates>, the
                 first.push(Span::styled(" +compliance", theme.warn()));
             }
             match &r.decision {
-                Some(d) if d.verdict == Verdict::Go => {
+                Some(d) if d.verdict == GoNoGo::Go => {
                     first.push(Span::styled(format!(" GO by {}", d.signed.by), theme.ok()))
                 }
                 Some(d) => first.push(Span::styled(
@@ -96,8 +96,8 @@ fn soak_span<'a>(app: &App, theme: &Theme) -> Option<Span<'a>> {
     let r = app.release.as_ref()?;
     let w = soak::window(r, &app.config)?;
     Some(match &r.soak.verdict {
-        Some(soak::Verdict::Stable { .. }) => Span::styled("RELEASE STABLE", theme.ok()),
-        Some(soak::Verdict::RolledBack { .. }) => Span::styled("ROLLED BACK", theme.bad()),
+        Some(soak::SoakVerdict::Stable { .. }) => Span::styled("RELEASE STABLE", theme.ok()),
+        Some(soak::SoakVerdict::RolledBack { .. }) => Span::styled("ROLLED BACK", theme.bad()),
         // Short: the minute and the gates must still fit in 80 columns.
         None if !r.soak.triggers.is_empty() => Span::styled(
             format!(

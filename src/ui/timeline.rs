@@ -13,7 +13,7 @@ use super::pane_block;
 use super::theme::Theme;
 use crate::app::{App, Pane};
 use crate::release::schedule::human_duration;
-use crate::release::soak::{self, Verdict, Window};
+use crate::release::soak::{self, SoakVerdict, Window};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let width = area.width.saturating_sub(2) as usize;
@@ -97,11 +97,11 @@ fn soak_lines(
     let minutes = w.minutes(now).floor() as i64;
     let total = (w.end - w.t0).num_minutes().max(1);
     let head = match &release.soak.verdict {
-        Some(Verdict::Stable { .. }) => Line::styled(
+        Some(SoakVerdict::Stable { .. }) => Line::styled(
             format!("Release {} declared STABLE.", release.version),
             theme.ok(),
         ),
-        Some(Verdict::RolledBack { method, reason }) => Line::styled(
+        Some(SoakVerdict::RolledBack { method, reason }) => Line::styled(
             format!(
                 "Release {} ROLLED BACK ({method}): {reason}",
                 release.version

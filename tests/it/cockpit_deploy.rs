@@ -18,6 +18,7 @@ use release_cockpit::app::{Modal, Msg};
 use release_cockpit::cluster::progress::RolloutStatus;
 use release_cockpit::cluster::{Target, actions, client};
 use release_cockpit::config::Config;
+use release_cockpit::release::action::TaskId;
 use release_cockpit::release::action::{Action, MigrationDirection, RollbackMethod};
 use release_cockpit::release::event::Event;
 use release_cockpit::release::gates::GateStatus;
@@ -81,24 +82,26 @@ fn confirm(c: &mut Cockpit) {
     c.char('y');
 }
 
-fn finished(c: &Cockpit, task: u64) -> bool {
+fn finished(c: &Cockpit, task: TaskId) -> bool {
     c.release()
         .action(task)
         .is_some_and(|a| a.finished.is_some())
 }
 
 /// How task `task` ended, as journaled on disk.
-fn outcome(live: &Live, task: u64) -> (bool, String, serde_json::Value) {
+fn outcome(live: &Live, task: TaskId) -> (bool, String, serde_json::Value) {
     let found = live.journal().into_iter().find_map(|e| match e.event {
-        Event::ActionFinished { task: t, outcome } if t == task => {
-            Some((outcome.ok, outcome.summary, outcome.detail))
-        }
+        Event::ActionFinished { task: t, outcome } if t == task => Some((
+            outcome.ok,
+            outcome.summary,
+            serde_json::to_value(&outcome.detail).unwrap(),
+        )),
         _ => None,
     });
     found.unwrap_or_else(|| panic!("#{task} has no ActionFinished in the journal"))
 }
 
-fn finishes_of(live: &Live, task: u64) -> usize {
+fn finishes_of(live: &Live, task: TaskId) -> usize {
     live.journal()
         .iter()
         .filter(|e| matches!(e.event, Event::ActionFinished { task: t, .. } if t == task))
@@ -132,7 +135,7 @@ fn step_state(c: &Cockpit, stage: Stage, kind: StepKind) -> StepState {
 }
 
 /// Deploys the release in the current (unprotected) environment and waits for its end.
-async fn deploy_staging(live: &mut Live) -> u64 {
+async fn deploy_staging(live: &mut Live) -> TaskId {
     let task = live.release().next_task();
     live.char('D');
     confirm(live);
@@ -173,10 +176,10 @@ async fn a_release_goes_to_staging_then_production_by_keys() {
         dialog.body
     );
     live.char('y');
-    live.pump("staging rolls out", LIMIT, |c| finished(c, 1))
+    live.pump("staging rolls out", LIMIT, |c| finished(c, TaskId(1)))
         .await;
 
-    let (ok, summary, detail) = outcome(&live, 1);
+    let (ok, summary, detail) = outcome(&live, TaskId(1));
     assert!(ok, "{summary}");
     assert_eq!(summary, ROLLED_OUT);
     assert_eq!(detail["patched"], true);
@@ -194,11 +197,11 @@ async fn a_release_goes_to_staging_then_production_by_keys() {
         live.log_tail(10)
     );
     assert!(
-        live.progress(1)
+        live.progress(TaskId(1))
             .iter()
             .any(|p| p.starts_with("Waiting for deployment \"deal-scout-api\" rollout")),
         "the rollout's steps were shown: {:?}",
-        live.progress(1)
+        live.progress(TaskId(1))
     );
     live.pump("staging's pods all on 1.2.3", LIMIT, |c| {
         all_on(c, "deal-scout-api:1.2.3", 2)
@@ -248,10 +251,10 @@ async fn a_release_goes_to_staging_then_production_by_keys() {
     ctrl(&mut live, 'u');
     live.answer("production 1.2.3");
     assert!(live.app.modal.is_none());
-    assert!(live.app.tasks.contains_key(&2));
-    live.pump("production rolls out", LIMIT, |c| finished(c, 2))
+    assert!(live.app.tasks.contains_key(&TaskId(2)));
+    live.pump("production rolls out", LIMIT, |c| finished(c, TaskId(2)))
         .await;
-    let (ok, summary, _) = outcome(&live, 2);
+    let (ok, summary, _) = outcome(&live, TaskId(2));
     assert!(ok, "{summary}");
     assert_eq!(summary, ROLLED_OUT);
     live.pump("production's pods all on 1.2.3", LIMIT, |c| {
@@ -359,17 +362,17 @@ async fn a_crashlooping_release_fails_its_deadline_and_rolls_back_by_keys() {
         dialog.body
     );
     live.char('y');
-    live.pump("the rollback ends", LIMIT, |c| finished(c, 2))
+    live.pump("the rollback ends", LIMIT, |c| finished(c, TaskId(2)))
         .await;
-    let (ok, summary, detail) = outcome(&live, 2);
+    let (ok, summary, detail) = outcome(&live, TaskId(2));
     assert!(ok, "{summary}");
     assert_eq!(summary, ROLLED_OUT);
     assert_eq!(detail["image"], "deal-scout-api:1.2.2");
     assert!(
-        live.output(2)
+        live.output(TaskId(2))
             .contains(&"deployment.apps/deal-scout-api rolled back".to_string()),
         "{:?}",
-        live.output(2)
+        live.output(TaskId(2))
     );
     live.pump("staging back on 1.2.2", LIMIT, |c| {
         all_on(c, "deal-scout-api:1.2.2", 2)
@@ -380,7 +383,7 @@ async fn a_crashlooping_release_fails_its_deadline_and_rolls_back_by_keys() {
     assert_eq!(
         actions[2],
         Event::ActionStarted {
-            task: 2,
+            task: TaskId(2),
             env: "staging".into(),
             action: Action::Rollback {
                 method: RollbackMethod::Previous,
@@ -392,7 +395,7 @@ async fn a_crashlooping_release_fails_its_deadline_and_rolls_back_by_keys() {
     assert_eq!(
         step_state(&live, Stage::Staging, StepKind::Deploy),
         StepState::Failed {
-            task: 2,
+            task: TaskId(2),
             summary: "rolled back: rollback (undo to the previous revision)".into()
         }
     );
@@ -410,7 +413,7 @@ async fn deploy_pressed_again_sends_no_second_patch() {
     live.char('D');
     live.char('y');
     live.pump("the rollout is under way", LIMIT, |c| {
-        c.app.tasks.get(&1).is_some_and(|t| {
+        c.app.tasks.get(&TaskId(1)).is_some_and(|t| {
             t.progress
                 .as_deref()
                 .is_some_and(|p| p.starts_with("Waiting for deployment"))
@@ -426,23 +429,23 @@ async fn deploy_pressed_again_sends_no_second_patch() {
          environment at a time (wait, or X to cancel it)"
     );
     assert_eq!(live.journal().len(), events, "a refusal is not journaled");
-    live.pump("the first deploy ends", LIMIT, |c| finished(c, 1))
+    live.pump("the first deploy ends", LIMIT, |c| finished(c, TaskId(1)))
         .await;
-    assert!(outcome(&live, 1).0);
+    assert!(outcome(&live, TaskId(1)).0);
 
     // Once it is done, D again asks, and finds nothing to send.
     live.char('D');
     live.char('y');
-    live.pump("the second deploy ends", LIMIT, |c| finished(c, 2))
+    live.pump("the second deploy ends", LIMIT, |c| finished(c, TaskId(2)))
         .await;
-    let (ok, _, detail) = outcome(&live, 2);
+    let (ok, _, detail) = outcome(&live, TaskId(2));
     assert!(ok);
     assert_eq!(detail["patched"], false);
     assert!(
-        live.output(2)
+        live.output(TaskId(2))
             .contains(&"deal-scout-api:1.2.3 was already set; nothing sent".to_string()),
         "{:?}",
-        live.output(2)
+        live.output(TaskId(2))
     );
     let patches = live.patches("staging").await;
     assert_eq!(patches.len(), 1, "{patches:#?}");
@@ -471,7 +474,10 @@ async fn a_migration_waits_for_the_deploy_but_a_health_check_runs_alongside() {
     live.char('D');
     live.char('y');
     live.pump("the rollout is under way", LIMIT, |c| {
-        c.app.tasks.get(&1).is_some_and(|t| t.progress.is_some())
+        c.app
+            .tasks
+            .get(&TaskId(1))
+            .is_some_and(|t| t.progress.is_some())
     })
     .await;
 
@@ -492,20 +498,20 @@ async fn a_migration_waits_for_the_deploy_but_a_health_check_runs_alongside() {
     confirm(&mut live);
     assert_eq!(
         live.app.tasks.keys().copied().collect::<Vec<_>>(),
-        [1, 2],
+        [TaskId(1), TaskId(2)],
         "the health check runs beside the deploy"
     );
-    live.pump("the health check ends", LIMIT, |c| finished(c, 2))
+    live.pump("the health check ends", LIMIT, |c| finished(c, TaskId(2)))
         .await;
     assert!(
-        live.app.tasks.contains_key(&1),
+        live.app.tasks.contains_key(&TaskId(1)),
         "the deploy was still running when the health check ended"
     );
-    let (ok, summary, _) = outcome(&live, 2);
+    let (ok, summary, _) = outcome(&live, TaskId(2));
     assert!(ok, "{summary}");
     assert_eq!(summary, "2 of 2 health URLs healthy");
     live.until_idle("the deploy ends", LIMIT).await;
-    assert!(outcome(&live, 1).0);
+    assert!(outcome(&live, TaskId(1)).0);
 
     let started: Vec<&'static str> = live
         .release()
@@ -532,7 +538,7 @@ async fn a_deploy_in_flight_at_a_crash_is_followed_not_sent_again() {
     live.char('D');
     live.char('y');
     live.pump("the rollout is under way", LIMIT, |c| {
-        c.app.tasks.get(&1).is_some_and(|t| {
+        c.app.tasks.get(&TaskId(1)).is_some_and(|t| {
             t.progress
                 .as_deref()
                 .is_some_and(|p| p.starts_with("Waiting for deployment \"deal-scout-api\""))
@@ -552,33 +558,33 @@ async fn a_deploy_in_flight_at_a_crash_is_followed_not_sent_again() {
         "{}",
         live.log_tail(5)
     );
-    assert!(live.app.tasks.get(&1).is_some_and(|t| t.resumed));
-    live.pump("the resumed deploy ends", LIMIT, |c| finished(c, 1))
+    assert!(live.app.tasks.get(&TaskId(1)).is_some_and(|t| t.resumed));
+    live.pump("the resumed deploy ends", LIMIT, |c| finished(c, TaskId(1)))
         .await;
-    let (ok, summary, detail) = outcome(&live, 1);
+    let (ok, summary, detail) = outcome(&live, TaskId(1));
     assert!(ok, "{summary}");
     assert_eq!(summary, ROLLED_OUT);
     assert_eq!(detail["resumed"], true);
     assert!(
-        live.output(1).contains(
+        live.output(TaskId(1)).contains(
             &"deal-scout-api:1.2.3-slowstart was set before the restart; following the rollout"
                 .to_string()
         ),
         "{:?}",
-        live.output(1)
+        live.output(TaskId(1))
     );
     assert!(
-        live.progress(1)
+        live.progress(TaskId(1))
             .iter()
             .any(|p| p.starts_with("Waiting for deployment \"deal-scout-api\" rollout")),
         "the restarted cockpit followed a rollout still under way: {:?}",
-        live.progress(1)
+        live.progress(TaskId(1))
     );
     live.pump("staging on the new version", LIMIT, |c| {
         all_on(c, "deal-scout-api:1.2.3-slowstart", 2)
     })
     .await;
-    assert_eq!(finishes_of(&live, 1), 1);
+    assert_eq!(finishes_of(&live, TaskId(1)), 1);
     assert_eq!(live.patches("staging").await.len(), 1, "nothing sent again");
     assert!(step_state(&live, Stage::Staging, StepKind::Deploy).is_done());
     running.stop().await;
@@ -587,7 +593,7 @@ async fn a_deploy_in_flight_at_a_crash_is_followed_not_sent_again() {
 /// The deploy of 1.2.3 to staging as the cockpit journals it before sending anything.
 fn staging_deploy_started() -> Event {
     Event::ActionStarted {
-        task: 1,
+        task: TaskId(1),
         env: "staging".into(),
         action: Action::Deploy {
             version: "1.2.3".into(),
@@ -624,7 +630,7 @@ async fn reconciled_never_sent(running: &Running) -> Live {
     let config = Config::embedded();
     let dir = journal_in_flight(&config);
     let mut live = Live::reopen(dir, &running.url(), config, "1.2.3", "regular");
-    live.pump("the reconciliation ends", LIMIT, |c| finished(c, 1))
+    live.pump("the reconciliation ends", LIMIT, |c| finished(c, TaskId(1)))
         .await;
     live
 }
@@ -637,9 +643,9 @@ async fn a_deploy_journaled_but_never_sent_is_finished_as_interrupted() {
     let dir = journal_in_flight(&config);
     let mut live = Live::reopen(dir, &running.url(), config, "1.2.3", "regular");
     assert!(live.logged("was in flight when the cockpit stopped"));
-    live.pump("the reconciliation ends", LIMIT, |c| finished(c, 1))
+    live.pump("the reconciliation ends", LIMIT, |c| finished(c, TaskId(1)))
         .await;
-    let (ok, summary, detail) = outcome(&live, 1);
+    let (ok, summary, detail) = outcome(&live, TaskId(1));
     assert!(!ok);
     assert_eq!(
         summary,
@@ -652,7 +658,7 @@ async fn a_deploy_journaled_but_never_sent_is_finished_as_interrupted() {
         "{}",
         live.log_tail(5)
     );
-    assert_eq!(finishes_of(&live, 1), 1);
+    assert_eq!(finishes_of(&live, TaskId(1)), 1);
     assert!(live.patches("staging").await.is_empty(), "nothing sent");
     live.pump("the view is live", LIMIT, |c| {
         all_on(c, "deal-scout-api:1.2.2", 2)
@@ -661,8 +667,8 @@ async fn a_deploy_journaled_but_never_sent_is_finished_as_interrupted() {
     // The engineer can simply deploy again.
     live.tick_phase("week-before");
     let task = deploy_staging(&mut live).await;
-    assert_eq!(task, 2);
-    assert!(outcome(&live, 2).0);
+    assert_eq!(task, TaskId(2));
+    assert!(outcome(&live, TaskId(2)).0);
     assert_eq!(live.patches("staging").await.len(), 1);
     running.stop().await;
 }
@@ -731,19 +737,23 @@ async fn a_restart_while_the_cluster_is_unreachable_does_not_fail_the_deploy() {
     let mut live = Live::reopen(dir, &url, config, "1.2.3", "regular");
     live.pump_for(Duration::from_secs(1)).await;
     assert_eq!(
-        finishes_of(&live, 1),
+        finishes_of(&live, TaskId(1)),
         0,
         "the journal records the deploy as finished while the cluster was unreachable: \
          {:?}\nthe log ends:\n{}",
-        live.reread().action(1).and_then(|a| a.finished.clone()),
+        live.reread()
+            .action(TaskId(1))
+            .and_then(|a| a.finished.clone()),
         live.log_tail(6)
     );
     let running = server::start(sb, addr)
         .await
         .expect("the sandbox serves again");
-    live.pump("the deploy is reconciled", LIMIT, |c| finished(c, 1))
-        .await;
-    let (ok, summary, _) = outcome(&live, 1);
+    live.pump("the deploy is reconciled", LIMIT, |c| {
+        finished(c, TaskId(1))
+    })
+    .await;
+    let (ok, summary, _) = outcome(&live, TaskId(1));
     assert!(ok, "{summary}");
     assert_eq!(summary, ROLLED_OUT);
     assert_eq!(live.patches("staging").await.len(), 1, "nothing sent again");
@@ -758,8 +768,10 @@ async fn a_deploy_to_an_environment_without_a_cluster_is_refused_before_anything
     let running = sandbox(SPEED).await;
     let mut live = Live::new(&running, Config::embedded(), "1.2.3", "regular");
     // What `connect_clients` in commands/cockpit.rs makes of a missing context.
-    live.rt.clients.insert(
-        "production".into(),
+    let c = &mut live.c;
+    c.rt.set_client(
+        &mut c.app,
+        "production",
         Err("kubeconfig context \"production\": context not found".into()),
     );
     open_staging(&mut live);
@@ -789,7 +801,7 @@ async fn a_deploy_to_an_environment_without_a_cluster_is_refused_before_anything
 // 6. migrations as Jobs
 
 /// M, upgrade, confirmed; waits for the Job's verdict.
-async fn migrate_up(live: &mut Live) -> u64 {
+async fn migrate_up(live: &mut Live) -> TaskId {
     let task = live.release().next_task();
     live.char('M');
     live.enter();
@@ -871,7 +883,7 @@ async fn a_failing_migration_says_why_in_the_log() {
     open_staging(&mut live);
     deploy_staging(&mut live).await;
     assert!(
-        outcome(&live, 1).0,
+        outcome(&live, TaskId(1)).0,
         "a -migfail image serves; only its migration fails"
     );
     let task = migrate_up(&mut live).await;

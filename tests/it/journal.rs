@@ -248,3 +248,40 @@ fn a_release_open_in_one_cockpit_cannot_be_opened_for_writing_in_another() {
     drop(first);
     assert!(Journal::open(&path).is_ok());
 }
+
+/// The file journal through the suite every journal store must pass.
+struct FileUnderTest {
+    dir: tempfile::TempDir,
+}
+
+impl release_cockpit::release::journal::conformance::StoreUnderTest for FileUnderTest {
+    type Store = Journal;
+
+    fn create(&mut self, by: &str, at: chrono::DateTime<chrono::Utc>, first: Event) -> Journal {
+        Journal::create(&self.dir.path().join("1.2.3.jsonl"), by, at, first)
+            .unwrap()
+            .0
+    }
+
+    fn reopen(&mut self) -> Journal {
+        Journal::open(&self.dir.path().join("1.2.3.jsonl"))
+            .unwrap()
+            .journal
+    }
+
+    fn second_writer(&mut self) -> Result<Journal, JournalError> {
+        Journal::open(&self.dir.path().join("1.2.3.jsonl")).map(|o| o.journal)
+    }
+
+    fn shared(&self) -> bool {
+        false
+    }
+}
+
+#[tokio::test]
+async fn the_file_journal_passes_the_store_conformance_suite() {
+    release_cockpit::release::journal::conformance::run(FileUnderTest {
+        dir: tempfile::tempdir().unwrap(),
+    })
+    .await;
+}

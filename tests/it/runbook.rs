@@ -6,6 +6,7 @@ use crate::common;
 
 use common::Cockpit;
 use release_cockpit::app::{ClusterInfo, Command, Modal, Msg};
+use release_cockpit::release::action::TaskId;
 use release_cockpit::release::action::{Action, MigrationDirection, RollbackMethod};
 use release_cockpit::release::event::Event;
 use release_cockpit::release::rules;
@@ -146,7 +147,7 @@ fn actions_are_checked_before_anything_is_journaled_or_sent() {
     let c = Cockpit::new("regular");
     let r = c.release();
     let deploy = |version: &str| Event::ActionStarted {
-        task: 1,
+        task: TaskId(1),
         env: "staging".into(),
         action: Action::Deploy {
             version: version.into(),
@@ -160,7 +161,7 @@ fn actions_are_checked_before_anything_is_journaled_or_sent() {
     let why = rules::check(r, &c.app.config, &deploy("1.2.3")).unwrap_err();
     assert!(why.starts_with("staging is gated"), "{why}");
     let rollback = |reason: &str| Event::ActionStarted {
-        task: 1,
+        task: TaskId(1),
         env: "production".into(),
         action: Action::Rollback {
             method: RollbackMethod::Previous,
@@ -174,7 +175,7 @@ fn actions_are_checked_before_anything_is_journaled_or_sent() {
     // A rollback is never gated: the on-call must always be able to undo.
     rules::check(r, &c.app.config, &rollback("error rate 7%")).unwrap();
     let nowhere = Event::ActionStarted {
-        task: 1,
+        task: TaskId(1),
         env: "qa".into(),
         action: Action::Health { urls: vec![] },
     };
@@ -184,11 +185,11 @@ fn actions_are_checked_before_anything_is_journaled_or_sent() {
             .contains("no environment \"qa\"")
     );
     let finish_unknown = Event::ActionFinished {
-        task: 42,
+        task: TaskId(42),
         outcome: release_cockpit::release::action::ActionOutcome {
             ok: true,
             summary: String::new(),
-            detail: serde_json::Value::Null,
+            detail: release_cockpit::release::action::ActionDetail::None,
             duration_ms: 0,
         },
     };

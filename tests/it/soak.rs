@@ -12,8 +12,9 @@ use release_cockpit::config::{CheckpointCheck, Config};
 use release_cockpit::metrics::gauges::{GaugeBoard, GaugeStatus};
 use release_cockpit::metrics::source::{Reading, Readings};
 use release_cockpit::release::action::Action;
+use release_cockpit::release::action::ActionDetail;
 use release_cockpit::release::audit;
-use release_cockpit::release::soak::{self, TriggerKind, Verdict};
+use release_cockpit::release::soak::{self, SoakVerdict, TriggerKind};
 use release_cockpit::tasks::runner::{TaskEvent, TaskMsg, TaskResult};
 
 /// An emergency release (approval only; straight to production) whose production deploy
@@ -77,7 +78,12 @@ async fn deployed_with(config: Config, release_type: &str) -> (Cockpit, DateTime
                 task,
                 event: TaskEvent::Done(TaskResult::ok(
                     "deployment \"deal-scout-api\" successfully rolled out",
-                    serde_json::json!({"patched": true}),
+                    ActionDetail::ImageSet {
+                        patched: true,
+                        previous_image: None,
+                        previous_revision: None,
+                        generation: 2,
+                    },
                 )),
             });
         }
@@ -389,7 +395,7 @@ async fn a_clean_window_is_declared_stable_at_t120_and_written_to_releases_log()
     c.char('y');
     assert_eq!(
         c.release().soak.verdict,
-        Some(Verdict::Stable { reason: None })
+        Some(SoakVerdict::Stable { reason: None })
     );
     let (records, problems) = audit::read(&c.dir.path().join("releases.log")).unwrap();
     assert!(problems.is_empty());
@@ -430,7 +436,7 @@ async fn a_window_with_breaches_needs_a_reason_to_be_stable() {
     c.answer("a 1-minute blip during the cache warm-up; recovered");
     assert!(matches!(
         c.release().soak.verdict,
-        Some(Verdict::Stable { reason: Some(_) })
+        Some(SoakVerdict::Stable { reason: Some(_) })
     ));
     assert_eq!(soak::breaches(c.release(), &c.app.config).len(), 1);
 }

@@ -29,12 +29,13 @@ use release_cockpit::metrics::gauges::{GaugeBoard, GaugeStatus};
 use release_cockpit::metrics::prometheus::PrometheusSource;
 use release_cockpit::metrics::scrape::ScrapeSource;
 use release_cockpit::metrics::source::MetricSource;
+use release_cockpit::release::action::TaskId;
 use release_cockpit::release::action::{Action, RollbackMethod};
 use release_cockpit::release::audit::{self, AuditRecord};
 use release_cockpit::release::clock::{Clock, ScaledClock};
 use release_cockpit::release::event::{Entry, Event};
 use release_cockpit::release::journal;
-use release_cockpit::release::soak::{self, TriggerKind, Verdict};
+use release_cockpit::release::soak::{self, SoakVerdict, TriggerKind};
 use release_cockpit::release::state::ReleaseState;
 use release_cockpit::release::store::{StateDir, parse_version};
 use release_cockpit::runtime::Runtime;
@@ -361,7 +362,7 @@ impl Soak {
         }
     }
 
-    fn finished(&self, task: u64) -> bool {
+    fn finished(&self, task: TaskId) -> bool {
         self.release()
             .action(task)
             .is_some_and(|a| a.finished.is_some())
@@ -391,10 +392,14 @@ impl Soak {
 }
 
 /// How action `task` ended, as journaled.
-fn outcome(s: &Soak, task: u64) -> (bool, String, Value) {
+fn outcome(s: &Soak, task: TaskId) -> (bool, String, Value) {
     let a = s.release().action(task).expect("the action");
     let (_, o) = a.finished.as_ref().expect("finished");
-    (o.ok, o.summary.clone(), o.detail.clone())
+    (
+        o.ok,
+        o.summary.clone(),
+        serde_json::to_value(&o.detail).unwrap(),
+    )
 }
 
 /// The first journaled event `pick` accepts, with its entry.
@@ -407,7 +412,7 @@ fn journaled<T>(s: &Soak, pick: impl Fn(&Event) -> Option<T>) -> Option<(Entry, 
 /// An emergency release's path to production: the CTO's approval, the commit SHA, then D
 /// with the typed confirmation, once the view and the gauges are live (the baseline is what
 /// the gauges read as the deploy starts). Returns the deploy's task.
-async fn deploy_to_production(s: &mut Soak) -> u64 {
+async fn deploy_to_production(s: &mut Soak) -> TaskId {
     // The baseline is the median of what was read before the deploy: give it more than a
     // rate window (10 s) of readings, as a cockpit that has been open a while has. (A
     // Prometheus just started computes its first rates over a scrape or two, and a p95
@@ -534,7 +539,7 @@ async fn a_healthy_release_soaks_through_its_checkpoints_and_is_declared_stable(
     s.char('y');
     assert_eq!(
         s.release().soak.verdict,
-        Some(Verdict::Stable { reason: None })
+        Some(SoakVerdict::Stable { reason: None })
     );
     let (concluded, _) = journaled(&s, |e| matches!(e, Event::Concluded { .. }).then_some(()))
         .expect("the verdict is journaled");
@@ -673,7 +678,7 @@ async fn errors_release_is_rolled_back(s: &mut Soak, world: &World) {
     let method = "undo to the previous revision".to_string();
     assert_eq!(
         s.release().soak.verdict,
-        Some(Verdict::RolledBack {
+        Some(SoakVerdict::RolledBack {
             method: method.clone(),
             reason: reason.clone()
         })
@@ -763,7 +768,7 @@ impl Soak {
         }
     }
 
-    fn rollbacks(&self) -> Vec<u64> {
+    fn rollbacks(&self) -> Vec<TaskId> {
         self.release()
             .actions
             .iter()
@@ -777,7 +782,7 @@ impl Soak {
 /// minute three of the four serving pods fail 8% of requests (6% overall) while the deploy
 /// still follows the rollout. With a 20 s rate window and an 8 s sustain the trigger fires
 /// in that minute, as it would in a real rollout of pods that start slowly.
-async fn slow_errors_rollout(armed: bool) -> (World, Soak, u64) {
+async fn slow_errors_rollout(armed: bool) -> (World, Soak, TaskId) {
     let world = World::start(4.0).await;
     let source = Box::new(world.scrape_source());
     let mut s = Soak::open(
@@ -894,7 +899,7 @@ async fn the_window_opens_with_the_deploy_that_reached_production() {
     let (ok, summary, _) = outcome(&s, second);
     assert!(ok, "{summary}");
 
-    let started = |task: u64| s.release().action(task).unwrap().started;
+    let started = |task: TaskId| s.release().action(task).unwrap().started;
     let window = soak::window(s.release(), &s.app.config).expect("the window is open");
     let early: Vec<i64> = s
         .journal()

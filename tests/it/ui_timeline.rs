@@ -11,8 +11,9 @@ use common::Cockpit;
 use release_cockpit::app::{ClusterInfo, Modal, Msg};
 use release_cockpit::metrics::gauges::GaugeBoard;
 use release_cockpit::metrics::source::{Reading, Readings};
+use release_cockpit::release::action::ActionDetail;
 use release_cockpit::release::audit;
-use release_cockpit::release::soak::Verdict;
+use release_cockpit::release::soak::SoakVerdict;
 use release_cockpit::tasks::runner::{TaskEvent, TaskMsg, TaskResult};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
@@ -142,7 +143,7 @@ async fn finish_tasks(c: &mut Cockpit, succeed: bool) {
                 task,
                 event: TaskEvent::Done(TaskResult::ok(
                     "deployment \"deal-scout-api\" successfully rolled out",
-                    serde_json::Value::Null,
+                    ActionDetail::None,
                 )),
             });
         }
@@ -379,7 +380,7 @@ async fn t_plus_120_declared_stable() {
     c.char('y');
     assert_eq!(
         c.release().soak.verdict,
-        Some(Verdict::Stable { reason: None })
+        Some(SoakVerdict::Stable { reason: None })
     );
     at_second(&mut c, t0, 120 * 60 + 30);
     let zoomed = snap("t_plus_120", &mut c);
@@ -583,7 +584,10 @@ async fn bug_checkpoints_still_count_down_after_the_rollback() {
     c.char('y');
     finish_tasks(&mut c, true).await;
     assert!(
-        matches!(c.release().soak.verdict, Some(Verdict::RolledBack { .. })),
+        matches!(
+            c.release().soak.verdict,
+            Some(SoakVerdict::RolledBack { .. })
+        ),
         "{:?}",
         c.release().soak.verdict
     );

@@ -6,7 +6,7 @@ use crate::common;
 use common::Cockpit;
 use crossterm::event::KeyCode;
 use release_cockpit::app::Modal;
-use release_cockpit::release::event::Verdict;
+use release_cockpit::release::event::GoNoGo;
 use release_cockpit::release::gates::{Blocker, GateStatus};
 use release_cockpit::release::state::ItemStatus;
 
@@ -154,7 +154,7 @@ fn go_needs_the_approvals_and_no_go_needs_a_reason() {
     assert_eq!(c.modal_error().as_deref(), Some("a no-go needs a reason"));
     c.answer("payment provider outage");
     let d = c.release().decision.clone().expect("decided");
-    assert_eq!(d.verdict, Verdict::NoGo);
+    assert_eq!(d.verdict, GoNoGo::NoGo);
     assert_eq!(d.reason.as_deref(), Some("payment provider outage"));
     assert_eq!(d.signed.by, "alice");
     assert!(c.gates().production.blockers.contains(&Blocker::NoGo {
@@ -173,7 +173,7 @@ fn go_needs_the_approvals_and_no_go_needs_a_reason() {
     );
     c.char('y');
     let d = c.release().decision.clone().expect("decided");
-    assert_eq!(d.verdict, Verdict::Go);
+    assert_eq!(d.verdict, GoNoGo::Go);
     assert_eq!(d.signed.at, common::at("2026-11-26T11:30:00Z"));
     assert!(
         !c.gates()

@@ -18,6 +18,7 @@ use cockpit_sandbox::server::{self, Running};
 use release_cockpit::app::{App, ClusterInfo, Msg};
 use release_cockpit::cluster::client;
 use release_cockpit::config::Config;
+use release_cockpit::release::action::TaskId;
 use release_cockpit::release::clock::{Clock, ScaledClock};
 use release_cockpit::release::event::{Entry, Event};
 use release_cockpit::release::journal;
@@ -153,7 +154,7 @@ impl Live {
     }
 
     /// The output lines task `task` sent.
-    pub fn output(&self, task: u64) -> Vec<String> {
+    pub fn output(&self, task: TaskId) -> Vec<String> {
         self.seen
             .iter()
             .filter(|m| m.task == task)
@@ -165,7 +166,7 @@ impl Live {
     }
 
     /// The progress lines task `task` sent.
-    pub fn progress(&self, task: u64) -> Vec<String> {
+    pub fn progress(&self, task: TaskId) -> Vec<String> {
         self.seen
             .iter()
             .filter(|m| m.task == task)

@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::event::{Entry, Event};
+use tokio::sync::mpsc;
+
+use super::{AppendError, JournalStore};
+use crate::release::event::{Entry, Event};
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -67,6 +70,8 @@ pub struct Journal {
     /// Set when a failed append could not be cut back: appending again could bury a good
     /// line under a torn one, so the journal must be reopened (which recovers it).
     poisoned: bool,
+    /// The ends of `follow` streams, held so they stay open while the journal is.
+    followers: std::sync::Mutex<Vec<mpsc::UnboundedSender<Entry>>>,
 }
 
 pub struct Opened {
@@ -206,6 +211,7 @@ impl Journal {
             next_seq: 1,
             len: 0,
             poisoned: false,
+            followers: Default::default(),
         };
         let entry = journal.append(by, at, first)?;
         sync_dir(path).map_err(io(path))?;
@@ -265,6 +271,7 @@ impl Journal {
                 next_seq,
                 len,
                 poisoned: false,
+                followers: Default::default(),
             },
             entries,
             recovery,
@@ -314,6 +321,49 @@ impl Journal {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+impl JournalStore for Journal {
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    fn append(
+        &mut self,
+        expected_seq: u64,
+        by: &str,
+        at: DateTime<Utc>,
+        event: Event,
+    ) -> Result<Entry, AppendError> {
+        if expected_seq != self.next_seq {
+            return Err(AppendError::Conflict {
+                expected: expected_seq,
+                actual: self.next_seq,
+            });
+        }
+        Ok(Journal::append(self, by, at, event)?)
+    }
+
+    fn read_from(&self, seq: u64) -> Result<Vec<Entry>, JournalError> {
+        let (entries, _) = read(&self.path)?;
+        Ok(entries.into_iter().filter(|e| e.seq >= seq).collect())
+    }
+
+    /// Nobody else appends to a file journal: its writer holds the lock, and a second
+    /// writer is refused (`JournalError::Locked`), so this stream is quiet until the
+    /// journal is closed, and then ends.
+    fn follow(&self) -> mpsc::UnboundedReceiver<Entry> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.followers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(tx);
+        rx
     }
 }
 

@@ -1,0 +1,106 @@
+//! What every `JournalStore` must do, as a suite any store runs: the file journal in
+//! `tests/it/journal.rs`, and every store after it.
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::{AppendError, JournalError, JournalStore};
+use crate::release::event::{Entry, Event};
+
+/// Makes stores on one release for the suite.
+pub trait StoreUnderTest {
+    type Store: JournalStore;
+    /// A new release's journal with its first entry.
+    fn create(&mut self, by: &str, at: DateTime<Utc>, first: Event) -> Self::Store;
+    /// The same release opened again, after `store` was dropped (a restart).
+    fn reopen(&mut self) -> Self::Store;
+    /// A second writer on the same release while the first is open: a shared store
+    /// gives one; a store with a single writer refuses it.
+    fn second_writer(&mut self) -> Result<Self::Store, JournalError>;
+    /// Whether several writers may hold the release at once.
+    fn shared(&self) -> bool;
+}
+
+fn at(minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 10, minute, 0)
+        .single()
+        .expect("a valid time")
+}
+
+fn tick(item: &str) -> Event {
+    Event::ItemTicked { item: item.into() }
+}
+
+fn seqs(entries: &[Entry]) -> Vec<u64> {
+    entries.iter().map(|e| e.seq).collect()
+}
+
+/// Runs every check; panics naming the first that fails.
+pub async fn run<S: StoreUnderTest>(mut under_test: S) {
+    let first = tick("code-review");
+    let mut store = under_test.create("alice", at(0), first.clone());
+    assert_eq!(store.next_seq(), 2, "the first entry is number 1");
+    let read = store.read_from(1).expect("read the new journal");
+    assert_eq!(seqs(&read), [1]);
+    assert_eq!(read[0].event, first);
+    assert_eq!(read[0].by, "alice");
+
+    let second = store
+        .append(2, "alice", at(1), tick("tests-pass"))
+        .expect("append with the right number");
+    assert_eq!(second.seq, 2);
+    assert_eq!(store.next_seq(), 3);
+
+    match store.append(2, "bob", at(2), tick("docs")) {
+        Err(AppendError::Conflict { expected, actual }) => {
+            assert_eq!(
+                (expected, actual),
+                (2, 3),
+                "the conflict says where things are"
+            );
+        }
+        other => panic!("a stale number must be a conflict, got {other:?}"),
+    }
+    assert_eq!(
+        seqs(&store.read_from(1).expect("read")),
+        [1, 2],
+        "a conflict writes nothing"
+    );
+    store
+        .append(3, "alice", at(3), tick("docs"))
+        .expect("append after the conflict");
+    assert_eq!(seqs(&store.read_from(2).expect("read from 2")), [2, 3]);
+    assert!(store.read_from(4).expect("read past the end").is_empty());
+
+    if under_test.shared() {
+        let mut other = under_test.second_writer().expect("a second writer");
+        let mut followed = store.follow();
+        let theirs = other
+            .append(4, "bob", at(4), tick("security-scan"))
+            .expect("the second writer appends");
+        let seen = tokio::time::timeout(std::time::Duration::from_secs(10), followed.recv())
+            .await
+            .expect("the entry reaches the first writer in time")
+            .expect("the follow stream is open");
+        assert_eq!(seen, theirs);
+        assert!(matches!(
+            store.append(4, "alice", at(5), tick("x")),
+            Err(AppendError::Conflict { actual: 5, .. })
+        ));
+        drop(other);
+    } else {
+        assert!(
+            under_test.second_writer().is_err(),
+            "a single-writer store must refuse a second writer while one is open"
+        );
+    }
+
+    let expected = store.read_from(1).expect("read before the restart");
+    drop(store);
+    let reopened = under_test.reopen();
+    assert_eq!(
+        reopened.read_from(1).expect("read after the restart"),
+        expected,
+        "every entry survives a restart"
+    );
+    assert_eq!(reopened.next_seq(), expected.len() as u64 + 1);
+}

@@ -1,0 +1,49 @@
+//! Where a release's journal is kept. `JournalStore` is the seam: the file journal is its
+//! first implementation, a store in the cluster (several cockpits on one release) the next.
+//! Every store must pass `conformance`.
+
+pub mod conformance;
+mod file;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+
+use super::event::{Entry, Event};
+pub use file::{Journal, JournalError, Opened, Recovery, read};
+
+/// Why an append did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// Another writer appended first: entry `expected` is taken, the journal is at
+    /// `actual`. Nothing was written; read what was added, then decide again.
+    #[error("the journal moved on: entry {expected} was expected next, it is at {actual}")]
+    Conflict { expected: u64, actual: u64 },
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+/// A release's journal: entries numbered from 1, appended only when the caller's idea of
+/// the next number is still true, durable when `append` returns.
+pub trait JournalStore: Send {
+    /// Where it is, for messages and reports.
+    fn location(&self) -> String;
+
+    /// The number the next entry gets, as this handle knows it.
+    fn next_seq(&self) -> u64;
+
+    /// Appends `event` as entry `expected_seq`; a stale number is a `Conflict` and
+    /// writes nothing.
+    fn append(
+        &mut self,
+        expected_seq: u64,
+        by: &str,
+        at: DateTime<Utc>,
+        event: Event,
+    ) -> Result<Entry, AppendError>;
+
+    /// Every entry from number `seq` on.
+    fn read_from(&self, seq: u64) -> Result<Vec<Entry>, JournalError>;
+
+    /// Entries other writers append from now on, in order.
+    fn follow(&self) -> mpsc::UnboundedReceiver<Entry>;
+}
