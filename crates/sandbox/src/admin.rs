@@ -11,7 +11,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::Sandbox;
-use super::api::json_response;
+use super::http::json_response;
 
 fn number(body: &Bytes, key: &str, default: u64) -> u64 {
     serde_json::from_slice::<Value>(body)

@@ -4,57 +4,26 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method, Uri, header};
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::discovery;
 use super::errors::ApiError;
+use super::http::{error_response, param, parse_body, query, truthy};
 use super::output::{Shape, from_events_v1, typed};
 use super::patch::{self, PatchKind};
 use super::resources::{Resource, lookup};
 use super::selectors::{FieldSelector, LabelSelector};
 use super::store::{WriteTo, name_of, rv_of};
+use super::target::{self, Target, target_ns};
 use super::watch::{self, WatchRequest};
 use super::{RequestRecord, Sandbox, defaults, logs, validate};
 
-/// Where a request points.
-pub(super) struct Target {
-    pub(super) resource: &'static Resource,
-    pub(super) namespace: Option<String>,
-    pub(super) name: Option<String>,
-    pub(super) subresource: Option<String>,
-}
-
-pub fn json_response(code: u16, body: &Value) -> Response {
-    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        serde_json::to_vec(body).expect("json"),
-    )
-        .into_response()
-}
-
-fn error_response(e: &ApiError) -> Response {
-    json_response(e.code, &e.status())
-}
-
-fn query(uri: &Uri) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-}
-
-fn truthy(v: Option<&str>) -> bool {
-    matches!(v, Some("true" | "1"))
-}
+// Their public path was this module before they moved to http.rs; it stays valid.
+pub use super::http::{empty, json_response};
 
 pub async fn handle(
     State(sb): State<Arc<Sandbox>>,
@@ -145,7 +114,7 @@ async fn route(
     if path.len() > 1 && path.ends_with('/') {
         return error_response(&ApiError::not_found_path());
     }
-    let target = match split_namespace(path).and_then(|p| parse_split(&p)) {
+    let target = match target::parse(path) {
         Ok(t) => t,
         Err(e) => return error_response(&e),
     };
@@ -192,77 +161,6 @@ async fn route(
         Ok((code, v)) => json_response(code, &v),
         Err(e) => error_response(&e),
     }
-}
-
-/// The path's parts after `/api/v1` or `/apis/G/V`, with the namespace split off.
-struct Split {
-    group: String,
-    version: String,
-    namespace: Option<String>,
-    rest: Vec<String>,
-}
-
-fn split_namespace(path: &str) -> Result<Split, ApiError> {
-    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let (group, version, rest) = match parts.as_slice() {
-        ["api", "v1", rest @ ..] => ("", "v1", rest),
-        ["apis", g, v, rest @ ..] => (*g, *v, rest),
-        _ => return Err(ApiError::not_found_path()),
-    };
-    let (namespace, rest): (Option<String>, Vec<String>) = match rest {
-        ["namespaces", ns, more @ ..] if !more.is_empty() => (
-            Some(ns.to_string()),
-            more.iter().map(|s| s.to_string()).collect(),
-        ),
-        other => (None, other.iter().map(|s| s.to_string()).collect()),
-    };
-    Ok(Split {
-        group: group.to_string(),
-        version: version.to_string(),
-        namespace,
-        rest,
-    })
-}
-
-fn parse_split(s: &Split) -> Result<Target, ApiError> {
-    let (plural, name, sub) = match s.rest.as_slice() {
-        [plural] => (plural, None, None),
-        [plural, name] => (plural, Some(name.clone()), None),
-        [plural, name, sub] => (plural, Some(name.clone()), Some(sub.clone())),
-        _ => return Err(ApiError::not_found_path()),
-    };
-    let resource = lookup(&s.group, &s.version, plural).ok_or_else(ApiError::not_found_path)?;
-    if sub
-        .as_ref()
-        .is_some_and(|x| !resource.subresources.contains(&x.as_str()))
-    {
-        return Err(ApiError::not_found_path());
-    }
-    if s.namespace.is_some() && !resource.namespaced {
-        return Err(ApiError::not_found_path());
-    }
-    Ok(Target {
-        resource,
-        namespace: s.namespace.clone(),
-        name,
-        subresource: sub,
-    })
-}
-
-pub(super) fn target_ns(t: &Target) -> String {
-    t.namespace.clone().unwrap_or_default()
-}
-
-pub(super) fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(format!("the body of the request is not valid JSON: {e}"))
-    })?;
-    if !v.is_object() {
-        return Err(ApiError::bad_request(
-            "the body of the request must be a JSON object",
-        ));
-    }
-    Ok(v)
 }
 
 fn list_or_watch(sb: &Arc<Sandbox>, t: &Target, q: &[(String, String)], shape: Shape) -> Response {
@@ -531,12 +429,4 @@ fn delete(
             "details": {"name": name, "group": r.group, "kind": r.plural, "uid": removed["metadata"]["uid"]},
         }),
     ))
-}
-
-/// An empty body for responses that need none.
-pub fn empty(code: u16) -> Response {
-    Response::builder()
-        .status(code)
-        .body(Body::empty())
-        .expect("response")
 }

@@ -9,6 +9,7 @@ pub mod defaults;
 pub mod discovery;
 pub mod errors;
 pub mod events;
+mod http;
 pub mod kubeconfig;
 pub mod logs;
 pub mod naming;
@@ -23,6 +24,7 @@ pub mod server;
 pub mod service;
 pub mod store;
 pub mod table;
+mod target;
 pub mod validate;
 pub mod watch;
 

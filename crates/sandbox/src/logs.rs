@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::Sandbox;
-use super::api::json_response;
 use super::errors::ApiError;
+use super::http::json_response;
 use super::resources::lookup;
 use super::scenario::Scenario;
 

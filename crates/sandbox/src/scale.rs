@@ -7,9 +7,10 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, header};
 use serde_json::{Value, json};
 
-use super::api::{Target, parse_body, target_ns};
 use super::errors::ApiError;
+use super::http::parse_body;
 use super::store::WriteTo;
+use super::target::{Target, target_ns};
 use super::{Sandbox, patch, validate};
 
 /// The scale subresource (`kubectl scale`): an autoscaling/v1 Scale view of spec.replicas.
