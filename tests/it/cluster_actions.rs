@@ -582,12 +582,29 @@ async fn timeouts_deletion_and_refusals() {
     );
     assert_eq!(deployment_patches(&running, "staging").await.len(), 1);
 
-    let (sink, _) = recorder();
+    let (sink, progress) = recorder();
     let follow = {
         let (client, t) = (client.clone(), t.clone());
         tokio::spawn(async move { actions::follow_rollout(&client, &t, ROLLOUT_LIMIT, sink).await })
     };
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Deleted only once the follow has read the Deployment and said where the rollout stands
+    // (the controllers are paused, so it waits there): the deletion reaches its watch.
+    let deadline = Instant::now() + ROLLOUT_LIMIT;
+    while progress.lock().unwrap().is_empty() {
+        assert!(
+            !follow.is_finished(),
+            "the follow ended before reporting progress"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the follow reported no progress in {ROLLOUT_LIMIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        *progress.lock().unwrap(),
+        ["Waiting for deployment spec update to be observed..."]
+    );
     Api::<Deployment>::namespaced(client.clone(), "staging")
         .delete(DEPLOY, &DeleteParams::default())
         .await

@@ -415,13 +415,17 @@ async fn expired_watches_relist_and_converge() {
     h.stop().await;
 }
 
-/// Every request fails with 500 for a while (the rollout goes on unseen); after the fault
-/// is cleared the view catches up within 2 s.
+/// Every request fails with 500 for a while (the rollout goes on unseen): every stream
+/// keeps retrying, backing off rather than spinning; after the fault is cleared the view
+/// catches up within 2 s.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_errors_for_a_while_then_convergence() {
-    let h = Harness::start(10.0, "production", false).await;
+    let h = Harness::start(10.0, "production", true).await;
     h.until("the first lists", |v| v.pod_count() == 4).await;
     h.set_image("deal-scout-api:1.2.3").await;
+    let proxy = h.proxy.as_ref().unwrap();
+    let before = proxy.requests().len();
+    let faults_on = Instant::now();
     h.admin("faults/fail", json!({"count": 1_000_000, "status": 500}))
         .await;
     h.admin("faults/drop-watches", json!({})).await;
@@ -432,8 +436,42 @@ async fn api_errors_for_a_while_then_convergence() {
         stale.down.iter().any(|d| d.error.contains("500")),
         "{stale:?}"
     );
-    // Long enough for the backoff to reach its cap.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The watchers keep retrying while every request fails: each stream sends its request
+    // again and again (with a 100 ms first wait doubling to 1 s, the 5th retry comes about
+    // 2.5 s in; what is waited for is the retries, however long load makes them take).
+    const RETRIES: usize = 5;
+    let streams = ["deployments?", "replicasets?", "pods?", "events?", "jobs?"];
+    let since_faults = || proxy.requests()[before..].to_vec();
+    let per_stream = |requests: &[String]| -> Vec<usize> {
+        streams
+            .iter()
+            .map(|s| requests.iter().filter(|r| r.contains(s)).count())
+            .collect()
+    };
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let counts = per_stream(&since_faults());
+        if counts.iter().all(|&n| n > RETRIES) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the watchers stopped retrying during the faults: {streams:?} sent {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // And they back off rather than spin: a stream re-watches once when its watch is
+    // dropped, then waits at least the first backoff (100 ms) before each new attempt, so it
+    // sends at most one request per 100 ms of the faults, plus two. The bound allows twice
+    // that; load only stretches the waits, and a watcher retrying at once sends hundreds.
+    let (requests, elapsed) = (since_faults(), faults_on.elapsed());
+    let bound = streams.len() * 2 * (elapsed.as_millis() as usize / 100 + 2);
+    assert!(
+        requests.len() <= bound,
+        "{} requests in {elapsed:?} of faults (at most {bound} with any backoff): {:?}",
+        requests.len(),
+        per_stream(&requests)
+    );
     assert!(h.view().staleness(h.clock.now()).is_some());
 
     h.admin("faults/clear", json!({})).await;

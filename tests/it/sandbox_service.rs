@@ -1,26 +1,37 @@
 //! The simulated service: `/metrics` in both formats, health that follows the pods, and
 //! behaviour that follows the image versions actually running.
+//!
+//! Time is a manual clock moved by the test (the controllers run and the services serve
+//! the traffic of each step), so the traffic is the same on any machine; only the test of
+//! the real binary's `status --json`, which scrapes twice two wall seconds apart, runs on a
+//! clock that moves by itself.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use cockpit_sandbox::resources::lookup;
 use cockpit_sandbox::service::Services;
 use cockpit_sandbox::store::WriteTo;
-use cockpit_sandbox::{Sandbox, server};
-use release_cockpit::release::clock::{Clock, ScaledClock};
+use cockpit_sandbox::{Sandbox, seed, server};
+use release_cockpit::release::clock::{Clock, ManualClock, ScaledClock};
 use serde_json::{Value, json};
 
 const OPENMETRICS: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
+/// The longest step of simulated time: a service serves at most 60 s of traffic a step.
+const STEP_SECS: i64 = 5;
+
 struct Env {
     sb: Arc<Sandbox>,
-    running: server::Running,
+    /// The API server and its controller loop, on a clock that moves by itself.
+    running: Option<server::Running>,
+    /// Or the manual clock the test moves, with the controllers run by `run`.
+    clock: Option<ManualClock>,
     services: Services,
     http: reqwest::Client,
 }
 
 impl Env {
+    /// The seeded sandbox's services on a clock `speed` times the wall clock.
     async fn start(speed: f64) -> Env {
         let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(chrono::Utc::now(), speed));
         let running = server::start_seeded(clock, "127.0.0.1:0".parse().unwrap())
@@ -30,9 +41,69 @@ impl Env {
         let services = Services::start(sb.clone()).await.unwrap();
         Env {
             sb,
-            running,
+            running: Some(running),
+            clock: None,
             services,
             http: release_cockpit::http::client(),
+        }
+    }
+
+    /// The seeded sandbox's services on a manual clock: nothing moves until `run`. No API
+    /// server (these tests write to the store), so no controller loop either.
+    async fn manual() -> Env {
+        let clock = ManualClock::new("2026-11-26T11:00:00Z".parse().unwrap());
+        let sb = Sandbox::new(Arc::new(clock.clone()));
+        seed::populate(&mut sb.store(), clock.now());
+        let services = Services::start(sb.clone()).await.unwrap();
+        Env {
+            sb,
+            running: None,
+            clock: Some(clock),
+            services,
+            http: release_cockpit::http::client(),
+        }
+    }
+
+    /// Moves the manual clock on by `secs` of simulated time, `STEP_SECS` at a time: at
+    /// each step the controllers run, then every service serves the traffic since its last
+    /// step with the pods ready then. All of it synchronous: on the tests' single-threaded
+    /// runtime the services' own stepper cannot slip in between (and with the clock still
+    /// it serves nothing).
+    fn run(&self, secs: i64) {
+        let clock = self.clock.as_ref().expect("a manual clock");
+        let mut left = secs;
+        while left > 0 {
+            let step = left.min(STEP_SECS);
+            left -= step;
+            clock.advance(chrono::Duration::seconds(step));
+            self.sb.reconcile();
+            for env in &self.services.envs {
+                env.advance_to(clock.now());
+            }
+        }
+    }
+
+    /// Runs the manual clock `STEP_SECS` at a time until `done` holds for the detailed
+    /// health of `env`, for at most `limit_secs` of simulated time; returns the last answer.
+    async fn run_until(
+        &self,
+        env: &str,
+        limit_secs: i64,
+        what: &str,
+        done: impl Fn(u16, &Value) -> bool,
+    ) -> (u16, Value) {
+        let mut waited = 0;
+        loop {
+            let (code, d) = self.detailed(env).await;
+            if done(code, &d) {
+                return (code, d);
+            }
+            assert!(
+                waited < limit_secs,
+                "{what}: not in {limit_secs} simulated seconds: {code} {d}"
+            );
+            self.run(STEP_SECS);
+            waited += STEP_SECS;
         }
     }
 
@@ -80,7 +151,9 @@ impl Env {
 
     async fn stop(self) {
         self.services.stop().await;
-        self.running.stop().await;
+        if let Some(running) = self.running {
+            running.stop().await;
+        }
     }
 }
 
@@ -94,10 +167,10 @@ fn total(text: &str, metric: &str, filter: &str) -> f64 {
         .sum()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn metrics_come_in_openmetrics_or_0_0_4_text_as_asked() {
-    let env = Env::start(20.0).await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let env = Env::manual().await;
+    env.run(60);
     let (ct, om) = env.scrape("production", OPENMETRICS).await;
     assert!(
         ct.starts_with("application/openmetrics-text; version=1.0.0"),
@@ -158,11 +231,11 @@ async fn metrics_come_in_openmetrics_or_0_0_4_text_as_asked() {
     env.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn an_errors_release_raises_the_error_ratio_as_its_pods_take_over() {
-    // 60x: a minute of traffic a second; the rollout of 4 pods takes seconds of wall time.
-    let env = Env::start(60.0).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // A minute and a half of healthy traffic, then the rollout of 4 pods step by step.
+    let env = Env::manual().await;
+    env.run(90);
     let (_, before) = env.scrape("production", "text/plain").await;
     let (code, healthy) = env.detailed("production").await;
     assert_eq!(code, 200);
@@ -170,21 +243,14 @@ async fn an_errors_release_raises_the_error_ratio_as_its_pods_take_over() {
     assert_eq!(healthy["versions"]["1.2.2"], 4, "{healthy}");
 
     env.set_image("production", "deal-scout-api:1.2.3-errors");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let (_, d) = env.detailed("production").await;
-        if d["versions"]["1.2.3-errors"] == 4 {
-            assert_eq!(d["status"], "degraded", "{d}");
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the rollout did not finish: {d}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let (_, d) = env
+        .run_until("production", 30 * 60, "the rollout to finish", |_, d| {
+            d["versions"]["1.2.3-errors"] == 4
+        })
+        .await;
+    assert_eq!(d["status"], "degraded", "{d}");
     let (_, mid) = env.scrape("production", "text/plain").await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    env.run(3 * 60);
     let (_, after) = env.scrape("production", "text/plain").await;
     // The error ratio of the traffic served since every pod ran the new version.
     let errors = total(&after, "http_requests_total", "status=\"500\"")
@@ -205,10 +271,10 @@ async fn an_errors_release_raises_the_error_ratio_as_its_pods_take_over() {
     env.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn health_is_503_when_no_pod_is_ready() {
-    let env = Env::start(60.0).await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    let env = Env::manual().await;
+    env.run(30);
     let ok = env
         .http
         .get(format!("{}/health", env.url("staging")))
@@ -229,7 +295,8 @@ async fn health_is_503_when_no_pod_is_ready() {
             .update(r, "staging", "deal-scout-api", d, WriteTo::Main)
             .unwrap();
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let limit_secs = 20 * 60;
+    let mut waited = 0;
     loop {
         let r = env
             .http
@@ -241,11 +308,12 @@ async fn health_is_503_when_no_pod_is_ready() {
             break;
         }
         assert!(
-            std::time::Instant::now() < deadline,
-            "health stayed {}",
+            waited < limit_secs,
+            "health stayed {} for {limit_secs} simulated seconds",
             r.status()
         );
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        env.run(STEP_SECS);
+        waited += STEP_SECS;
     }
     let (code, d) = env.detailed("staging").await;
     assert_eq!(code, 503);

@@ -441,6 +441,10 @@ async fn a_window_with_breaches_needs_a_reason_to_be_stable() {
     assert_eq!(soak::breaches(c.release(), &c.app.config).len(), 1);
 }
 
+/// Breaching readings with no production deploy: no window, so nothing is recorded or
+/// fired. The control at the end sends the very same readings at the same offsets after a
+/// production deploy and sees a checkpoint and a trigger, so the silence before it is the
+/// missing deploy's doing, not a soak path that records nothing at all.
 #[tokio::test]
 async fn no_checkpoint_and_no_trigger_before_the_production_deploy() {
     let mut c = Cockpit::new("regular");
@@ -458,4 +462,23 @@ async fn no_checkpoint_and_no_trigger_before_the_production_deploy() {
     assert!(c.release().soak.triggers.is_empty());
     let cmds = release_cockpit::app::update(&mut c.app, Msg::Tick(t0 + Duration::hours(3)));
     assert!(cmds.iter().all(|c| !matches!(c, Command::Record(_))));
+
+    // The control. `deployed` opens an emergency release (its only production gate is the
+    // approval the helper records); the window does not depend on the release type.
+    let (mut c, t0) = deployed("emergency").await;
+    for s in [0, 60, 120, 180] {
+        let t = at_second(&mut c, t0, s);
+        c.send(readings_at(t, 0.2, 3.0));
+    }
+    assert_eq!(snapshots(&c), [0], "T+0 recorded after the deploy");
+    let fired: Vec<TriggerKind> = c.release().soak.triggers.iter().map(|t| t.kind).collect();
+    assert!(
+        fired.contains(&TriggerKind::ErrorRate),
+        "the same readings fire after the deploy: {fired:?}"
+    );
+    let cmds = release_cockpit::app::update(&mut c.app, Msg::Tick(t0 + Duration::hours(3)));
+    assert!(
+        cmds.iter().any(|c| matches!(c, Command::Record(_))),
+        "three hours after the deploy the window's checkpoints are recorded"
+    );
 }

@@ -127,12 +127,59 @@ fn no_color_draws_no_colour_at_all() {
     );
 }
 
+/// Below the supported 80x24 nothing panics and the two bars stay where they are, cut at
+/// the right edge: the status line names the release whenever it is wide enough to, and
+/// the key hints start with help. From 80x24 up every pane is there with its title, and
+/// the gates at a glance fit.
 #[test]
 fn tiny_terminals_do_not_panic() {
+    const STATUS: &str = " release-cockpit │ env staging │ release 1.2.3 regular │ alice";
+    const HINTS: &str =
+        " ? help  Space tick  w waive  a approve  d go/no-go  c check  Tab pane  q quit";
+    const TITLES: [&str; 6] = [
+        "1 Checklist",
+        "2 Runbook",
+        "3 Rollout",
+        "4 Timeline & gauges",
+        "5 Tasks / log",
+        "Gates",
+    ];
+    // The first `w` columns of a bar, as `render` writes a line (trailing blanks trimmed).
+    let cut = |bar: &str, w: u16| bar.chars().take(w as usize).collect::<String>();
+    let version_fits = STATUS.find("1.2.3").unwrap() + "1.2.3".len();
     let c = midweek();
-    for (w, h) in [(1, 1), (10, 5), (40, 12), (79, 23), (80, 24), (300, 100)] {
+    for (w, h) in [
+        (1, 1),
+        (10, 5),
+        (40, 12),
+        (60, 16),
+        (79, 23),
+        (80, 24),
+        (300, 100),
+    ] {
         let text = c.render(w, h);
         assert_eq!(text.lines().count(), h as usize);
+        let lines: Vec<&str> = text.lines().collect();
+        if h >= 3 {
+            assert_eq!(lines[0], cut(STATUS, w).trim_end(), "at {w}x{h}:\n{text}");
+            assert_eq!(
+                lines[h as usize - 1],
+                cut(HINTS, w).trim_end(),
+                "at {w}x{h}:\n{text}"
+            );
+        }
+        if h >= 3 && w as usize >= version_fits {
+            assert!(lines[0].contains("release 1.2.3"), "at {w}x{h}:\n{text}");
+        }
+        if w >= 80 && h >= 24 {
+            for title in TITLES {
+                assert!(text.contains(title), "{title} missing at {w}x{h}:\n{text}");
+            }
+            assert!(
+                lines[1].ends_with("│ staging OPEN │ prod BLOCKED(7)"),
+                "at {w}x{h}:\n{text}"
+            );
+        }
     }
 }
 
