@@ -7,7 +7,7 @@ pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod http;
-pub mod logging;
+mod logging;
 pub mod metrics;
 pub mod release;
 pub mod report;

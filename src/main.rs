@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use release_cockpit::cli::{Cli, Cmd};
-use release_cockpit::commands::{self, UsageError};
+use release_cockpit::commands::{self, NegativeAnswer, UsageError};
 use release_cockpit::tui;
 
 fn main() {
@@ -29,12 +29,17 @@ fn main() {
         Some(Cmd::CheckConfig { file }) => commands::check_config::run(&cli.common, file),
     };
     if let Err(e) = result {
-        eprintln!("error: {e}");
-        let code = if e.downcast_ref::<UsageError>().is_some() {
-            2
-        } else {
-            1
-        };
-        std::process::exit(code);
+        // Bad input is said in one line, as the user typed it wrong; anything else gets
+        // color-eyre's report: what failed, each cause under it, and where.
+        if let Some(usage) = e.downcast_ref::<UsageError>() {
+            eprintln!("error: {usage}");
+            std::process::exit(2);
+        }
+        if let Some(no) = e.downcast_ref::<NegativeAnswer>() {
+            eprintln!("error: {no}");
+            std::process::exit(1);
+        }
+        eprintln!("error: {e:?}");
+        std::process::exit(1);
     }
 }

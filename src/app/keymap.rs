@@ -1,99 +1,91 @@
-//! Keys to actions, and the help overlay's table of them. Tests hold the two together:
-//! every action a key produces is in the help, and every action the help lists has a key.
+//! Keys to intents, and the help overlay's table of them. Tests hold the two together:
+//! every intent a key produces is in the help, and every intent the help lists has a key.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::{approvals, checklist, deploy, navigation, releases, soak};
+
+/// What a key asks for, outside any dialog: one feature's intent, or acting on the row
+/// under the cursor, which the focused pane decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Quit,
-    Help,
-    FocusNext,
-    FocusPrev,
-    FocusPane(usize),
-    Zoom,
-    Up,
-    Down,
-    PageUp,
-    PageDown,
-    Top,
-    Bottom,
-    Collapse,
-    Expand,
-    Toggle,
-    Waive,
-    RunCheck,
-    CancelCheck,
-    Approve,
-    Revoke,
-    Decide,
-    ChangeType,
-    ToggleCompliance,
-    ValidateStaging,
-    SetCommit,
-    NewRelease,
-    OpenRelease,
-    SwitchEnv,
-    Deploy,
-    Rollback,
-    Migrations,
-    Backup,
-    Health,
-    Smoke,
-    RunNext,
-    CancelAction,
-    ManualTrigger,
-    AutoRollback,
-    Acknowledge,
-    DeclareStable,
+pub enum Intent {
+    Navigation(navigation::Intent),
+    Checklist(checklist::Intent),
+    Approvals(approvals::Intent),
+    Releases(releases::Intent),
+    Deploy(deploy::Intent),
+    Soak(soak::Intent),
+    /// Space / Enter: tick the checklist item, or run the runbook step, under the cursor.
+    Activate,
+    /// Test-only: proves the terminal is restored after a panic.
     ForcePanic,
 }
 
 pub struct Binding {
     pub keys: &'static str,
     pub what: &'static str,
-    pub actions: &'static [Action],
+    pub intents: &'static [Intent],
 }
 
-const fn bind(keys: &'static str, what: &'static str, actions: &'static [Action]) -> Binding {
+const fn bind(keys: &'static str, what: &'static str, intents: &'static [Intent]) -> Binding {
     Binding {
         keys,
         what,
-        actions,
+        intents,
     }
 }
 
-use Action as A;
+use Intent::{Activate, Approvals as Ap, Checklist as Ck, Deploy as Dp, Navigation as Nv};
+use Intent::{Releases as Rl, Soak as Sk};
+use approvals::Intent as AI;
+use checklist::Intent as CI;
+use deploy::Intent as DI;
+use navigation::Intent as NI;
+use releases::Intent as RI;
+use soak::Intent as SI;
 
 /// Grouped for the help overlay: (heading, bindings).
 pub const HELP: &[(&str, &[Binding])] = &[
     (
         "Moving",
         &[
-            bind("↑ k / ↓ j", "previous / next row", &[A::Up, A::Down]),
-            bind("PgUp / PgDn", "a page up / down", &[A::PageUp, A::PageDown]),
-            bind("g Home / G End", "first / last row", &[A::Top, A::Bottom]),
+            bind(
+                "↑ k / ↓ j",
+                "previous / next row",
+                &[Nv(NI::Up), Nv(NI::Down)],
+            ),
+            bind(
+                "PgUp / PgDn",
+                "a page up / down",
+                &[Nv(NI::PageUp), Nv(NI::PageDown)],
+            ),
+            bind(
+                "g Home / G End",
+                "first / last row",
+                &[Nv(NI::Top), Nv(NI::Bottom)],
+            ),
             bind(
                 "← h / → l",
                 "fold / unfold a phase",
-                &[A::Collapse, A::Expand],
+                &[Ck(CI::Collapse), Ck(CI::Expand)],
             ),
             bind(
                 "Tab / S-Tab",
                 "next / previous pane",
-                &[A::FocusNext, A::FocusPrev],
+                &[Nv(NI::FocusNext), Nv(NI::FocusPrev)],
             ),
             bind(
                 "1-5",
                 "Checklist, Runbook, Rollout, Timeline, Tasks",
                 &[
-                    A::FocusPane(0),
-                    A::FocusPane(1),
-                    A::FocusPane(2),
-                    A::FocusPane(3),
-                    A::FocusPane(4),
+                    Nv(NI::FocusPane(0)),
+                    Nv(NI::FocusPane(1)),
+                    Nv(NI::FocusPane(2)),
+                    Nv(NI::FocusPane(3)),
+                    Nv(NI::FocusPane(4)),
                 ],
             ),
-            bind("z", "zoom the focused pane", &[A::Zoom]),
+            bind("z", "zoom the focused pane", &[Nv(NI::Zoom)]),
             bind("mouse", "click a pane or row; wheel scrolls", &[]),
         ],
     ),
@@ -103,30 +95,38 @@ pub const HELP: &[(&str, &[Binding])] = &[
             bind(
                 "Space Enter",
                 "tick the item (again: untick, confirmed)",
-                &[A::Toggle],
+                &[Activate],
             ),
-            bind("w", "waive the item, with a reason", &[A::Waive]),
-            bind("c", "run the item's check command", &[A::RunCheck]),
-            bind("x", "cancel the item's running check", &[A::CancelCheck]),
+            bind("w", "waive the item, with a reason", &[Ck(CI::Waive)]),
+            bind("c", "run the item's check command", &[Ck(CI::RunCheck)]),
+            bind(
+                "x",
+                "cancel the item's running check",
+                &[Ck(CI::CancelCheck)],
+            ),
         ],
     ),
     (
         "Release",
         &[
-            bind("a", "record an approval (role, name)", &[A::Approve]),
-            bind("R", "revoke an approval", &[A::Revoke]),
-            bind("d", "go/no-go decision", &[A::Decide]),
+            bind("a", "record an approval (role, name)", &[Ap(AI::Approve)]),
+            bind("R", "revoke an approval", &[Ap(AI::Revoke)]),
+            bind("d", "go/no-go decision", &[Ap(AI::Decide)]),
             bind(
                 "t",
                 "change the release type, with a reason",
-                &[A::ChangeType],
+                &[Ap(AI::ChangeType)],
             ),
-            bind("C", "compliance phase on / off", &[A::ToggleCompliance]),
-            bind("V", "mark staging validated", &[A::ValidateStaging]),
-            bind("s", "set the commit SHA", &[A::SetCommit]),
-            bind("n", "new release (version, type)", &[A::NewRelease]),
-            bind("o", "open another release", &[A::OpenRelease]),
-            bind("e", "switch environment", &[A::SwitchEnv]),
+            bind(
+                "C",
+                "compliance phase on / off",
+                &[Ap(AI::ToggleCompliance)],
+            ),
+            bind("V", "mark staging validated", &[Ap(AI::ValidateStaging)]),
+            bind("s", "set the commit SHA", &[Ap(AI::SetCommit)]),
+            bind("n", "new release (version, type)", &[Rl(RI::NewRelease)]),
+            bind("o", "open another release", &[Rl(RI::OpenRelease)]),
+            bind("e", "switch environment", &[Nv(NI::SwitchEnv)]),
         ],
     ),
     (
@@ -135,41 +135,49 @@ pub const HELP: &[(&str, &[Binding])] = &[
             bind(
                 "r",
                 "next runbook step (Enter: the selected)",
-                &[A::RunNext],
+                &[Dp(DI::RunNext)],
             ),
             bind(
                 "D",
                 "deploy the release and follow the rollout",
-                &[A::Deploy],
+                &[Dp(DI::Deploy)],
             ),
             bind(
                 "U",
                 "roll back (revision, tag, DB downgrade)",
-                &[A::Rollback],
+                &[Dp(DI::Rollback)],
             ),
-            bind("M", "migrations: upgrade / downgrade Job", &[A::Migrations]),
+            bind(
+                "M",
+                "migrations: upgrade / downgrade Job",
+                &[Dp(DI::Migrations)],
+            ),
             bind(
                 "B H S",
                 "backup / health checks / smoke tests",
-                &[A::Backup, A::Health, A::Smoke],
+                &[Dp(DI::Backup), Dp(DI::Health), Dp(DI::Smoke)],
             ),
-            bind("X", "cancel the running action", &[A::CancelAction]),
+            bind("X", "cancel the running action", &[Dp(DI::CancelAction)]),
         ],
     ),
     (
         "Soak window (after the production deploy)",
         &[
-            bind("K", "acknowledge the latest checkpoint", &[A::Acknowledge]),
+            bind(
+                "K",
+                "acknowledge the latest checkpoint",
+                &[Sk(SI::Acknowledge)],
+            ),
             bind(
                 "T",
                 "manual rollback trigger, with a reason",
-                &[A::ManualTrigger],
+                &[Sk(SI::ManualTrigger)],
             ),
-            bind("A", "arm / disarm auto-rollback", &[A::AutoRollback]),
+            bind("A", "arm / disarm auto-rollback", &[Sk(SI::AutoRollback)]),
             bind(
                 "Y",
                 "declare the release stable (T+120)",
-                &[A::DeclareStable],
+                &[Sk(SI::DeclareStable)],
             ),
         ],
     ),
@@ -187,58 +195,58 @@ pub const HELP: &[(&str, &[Binding])] = &[
     (
         "Anywhere",
         &[
-            bind("?", "this help (Esc closes)", &[A::Help]),
-            bind("q Ctrl-C", "quit", &[A::Quit]),
+            bind("?", "this help (Esc closes)", &[Nv(NI::Help)]),
+            bind("q Ctrl-C", "quit", &[Nv(NI::Quit)]),
         ],
     ),
 ];
 
-/// The action a key means outside any modal. `panic_key` enables the test-only trigger.
-pub fn action_for(key: KeyEvent, panic_key: bool) -> Option<Action> {
+/// The intent a key means outside any dialog. `panic_key` enables the test-only trigger.
+pub fn intent_for(key: KeyEvent, panic_key: bool) -> Option<Intent> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     Some(match key.code {
-        KeyCode::Char('c') if ctrl => Action::Quit,
-        KeyCode::Char('q') => Action::Quit,
-        KeyCode::Char('?') => Action::Help,
-        KeyCode::Tab => Action::FocusNext,
-        KeyCode::BackTab => Action::FocusPrev,
-        KeyCode::Char(c @ '1'..='5') => Action::FocusPane(c as usize - '1' as usize),
-        KeyCode::Char('z') => Action::Zoom,
-        KeyCode::Up | KeyCode::Char('k') => Action::Up,
-        KeyCode::Down | KeyCode::Char('j') => Action::Down,
-        KeyCode::PageUp => Action::PageUp,
-        KeyCode::PageDown => Action::PageDown,
-        KeyCode::Home | KeyCode::Char('g') => Action::Top,
-        KeyCode::End | KeyCode::Char('G') => Action::Bottom,
-        KeyCode::Left | KeyCode::Char('h') => Action::Collapse,
-        KeyCode::Right | KeyCode::Char('l') => Action::Expand,
-        KeyCode::Char(' ') | KeyCode::Enter => Action::Toggle,
-        KeyCode::Char('w') => Action::Waive,
-        KeyCode::Char('c') => Action::RunCheck,
-        KeyCode::Char('x') => Action::CancelCheck,
-        KeyCode::Char('a') => Action::Approve,
-        KeyCode::Char('R') => Action::Revoke,
-        KeyCode::Char('d') => Action::Decide,
-        KeyCode::Char('t') => Action::ChangeType,
-        KeyCode::Char('C') => Action::ToggleCompliance,
-        KeyCode::Char('V') => Action::ValidateStaging,
-        KeyCode::Char('s') => Action::SetCommit,
-        KeyCode::Char('n') => Action::NewRelease,
-        KeyCode::Char('o') => Action::OpenRelease,
-        KeyCode::Char('e') => Action::SwitchEnv,
-        KeyCode::Char('r') => Action::RunNext,
-        KeyCode::Char('D') => Action::Deploy,
-        KeyCode::Char('U') => Action::Rollback,
-        KeyCode::Char('M') => Action::Migrations,
-        KeyCode::Char('B') => Action::Backup,
-        KeyCode::Char('H') => Action::Health,
-        KeyCode::Char('S') => Action::Smoke,
-        KeyCode::Char('X') => Action::CancelAction,
-        KeyCode::Char('K') => Action::Acknowledge,
-        KeyCode::Char('T') => Action::ManualTrigger,
-        KeyCode::Char('A') => Action::AutoRollback,
-        KeyCode::Char('Y') => Action::DeclareStable,
-        KeyCode::F(12) if panic_key => Action::ForcePanic,
+        KeyCode::Char('c') if ctrl => Nv(NI::Quit),
+        KeyCode::Char('q') => Nv(NI::Quit),
+        KeyCode::Char('?') => Nv(NI::Help),
+        KeyCode::Tab => Nv(NI::FocusNext),
+        KeyCode::BackTab => Nv(NI::FocusPrev),
+        KeyCode::Char(c @ '1'..='5') => Nv(NI::FocusPane(c as usize - '1' as usize)),
+        KeyCode::Char('z') => Nv(NI::Zoom),
+        KeyCode::Up | KeyCode::Char('k') => Nv(NI::Up),
+        KeyCode::Down | KeyCode::Char('j') => Nv(NI::Down),
+        KeyCode::PageUp => Nv(NI::PageUp),
+        KeyCode::PageDown => Nv(NI::PageDown),
+        KeyCode::Home | KeyCode::Char('g') => Nv(NI::Top),
+        KeyCode::End | KeyCode::Char('G') => Nv(NI::Bottom),
+        KeyCode::Left | KeyCode::Char('h') => Ck(CI::Collapse),
+        KeyCode::Right | KeyCode::Char('l') => Ck(CI::Expand),
+        KeyCode::Char(' ') | KeyCode::Enter => Activate,
+        KeyCode::Char('w') => Ck(CI::Waive),
+        KeyCode::Char('c') => Ck(CI::RunCheck),
+        KeyCode::Char('x') => Ck(CI::CancelCheck),
+        KeyCode::Char('a') => Ap(AI::Approve),
+        KeyCode::Char('R') => Ap(AI::Revoke),
+        KeyCode::Char('d') => Ap(AI::Decide),
+        KeyCode::Char('t') => Ap(AI::ChangeType),
+        KeyCode::Char('C') => Ap(AI::ToggleCompliance),
+        KeyCode::Char('V') => Ap(AI::ValidateStaging),
+        KeyCode::Char('s') => Ap(AI::SetCommit),
+        KeyCode::Char('n') => Rl(RI::NewRelease),
+        KeyCode::Char('o') => Rl(RI::OpenRelease),
+        KeyCode::Char('e') => Nv(NI::SwitchEnv),
+        KeyCode::Char('r') => Dp(DI::RunNext),
+        KeyCode::Char('D') => Dp(DI::Deploy),
+        KeyCode::Char('U') => Dp(DI::Rollback),
+        KeyCode::Char('M') => Dp(DI::Migrations),
+        KeyCode::Char('B') => Dp(DI::Backup),
+        KeyCode::Char('H') => Dp(DI::Health),
+        KeyCode::Char('S') => Dp(DI::Smoke),
+        KeyCode::Char('X') => Dp(DI::CancelAction),
+        KeyCode::Char('K') => Sk(SI::Acknowledge),
+        KeyCode::Char('T') => Sk(SI::ManualTrigger),
+        KeyCode::Char('A') => Sk(SI::AutoRollback),
+        KeyCode::Char('Y') => Sk(SI::DeclareStable),
+        KeyCode::F(12) if panic_key => Intent::ForcePanic,
         _ => return None,
     })
 }
@@ -273,36 +281,36 @@ mod tests {
         keys
     }
 
-    fn helped() -> Vec<Action> {
+    fn helped() -> Vec<Intent> {
         HELP.iter()
             .flat_map(|(_, b)| b.iter())
-            .flat_map(|b| b.actions.iter().copied())
+            .flat_map(|b| b.intents.iter().copied())
             .collect()
     }
 
     #[test]
-    fn every_action_a_key_produces_is_in_the_help() {
+    fn every_intent_a_key_produces_is_in_the_help() {
         let helped = helped();
         for key in every_key() {
-            if let Some(action) = action_for(key, false) {
+            if let Some(intent) = intent_for(key, false) {
                 assert!(
-                    helped.contains(&action),
-                    "{key:?} does {action:?}, which the help does not list"
+                    helped.contains(&intent),
+                    "{key:?} does {intent:?}, which the help does not list"
                 );
             }
         }
     }
 
     #[test]
-    fn every_action_in_the_help_has_a_key() {
-        let produced: Vec<Action> = every_key()
+    fn every_intent_in_the_help_has_a_key() {
+        let produced: Vec<Intent> = every_key()
             .into_iter()
-            .filter_map(|k| action_for(k, false))
+            .filter_map(|k| intent_for(k, false))
             .collect();
-        for action in helped() {
+        for intent in helped() {
             assert!(
-                produced.contains(&action),
-                "the help lists {action:?} but no key does it"
+                produced.contains(&intent),
+                "the help lists {intent:?} but no key does it"
             );
         }
     }
@@ -310,7 +318,7 @@ mod tests {
     #[test]
     fn the_panic_key_exists_only_when_enabled() {
         let f12 = KeyEvent::new(KeyCode::F(12), KeyModifiers::NONE);
-        assert_eq!(action_for(f12, false), None);
-        assert_eq!(action_for(f12, true), Some(Action::ForcePanic));
+        assert_eq!(intent_for(f12, false), None);
+        assert_eq!(intent_for(f12, true), Some(Intent::ForcePanic));
     }
 }

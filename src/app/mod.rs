@@ -1,20 +1,21 @@
 //! The cockpit's state and the one function that changes it.
 //!
 //! `update(&mut App, Msg) -> Vec<Command>` is synchronous and does no I/O; the runtime
-//! carries out the commands and feeds their results back as messages.
+//! carries out the commands and feeds their results back as messages. Each feature is a
+//! folder (its intents, its part of `update`, its dialogs); `update` only routes to them.
 
-mod actions;
+pub mod approvals;
 pub mod checklist;
+pub mod deploy;
 mod describe;
+pub mod dialog;
 pub mod keymap;
 pub mod layout;
-mod menus;
-pub mod modal;
-mod mouse;
 pub mod msg;
-mod operations;
-mod soak;
-mod submit;
+pub mod navigation;
+mod record;
+pub mod releases;
+pub mod soak;
 mod update;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -29,9 +30,50 @@ use crate::release::action::{Action, TaskId};
 use crate::release::gates::{self, Gates};
 use crate::release::soak::TriggerWatch;
 use crate::release::state::ReleaseState;
-pub use modal::Modal;
 pub use msg::{Command, Msg};
 pub use update::update;
+
+use approvals::ApprovalAnswer;
+use checklist::ChecklistAnswer;
+use deploy::DeployAnswer;
+use navigation::NavigationAnswer;
+use releases::ReleaseAnswer;
+use soak::SoakAnswer;
+
+/// The open dialog, whose answer means an `Answer`.
+pub type Modal = dialog::Dialog<Answer>;
+
+/// What a dialog's answer means, typed: the feature that opened it gets it back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// A confirmation whose yes records this event (checked by the rules first).
+    Record(crate::release::event::Event),
+    Navigation(NavigationAnswer),
+    Checklist(ChecklistAnswer),
+    Approvals(ApprovalAnswer),
+    Releases(ReleaseAnswer),
+    Deploy(DeployAnswer),
+    Soak(SoakAnswer),
+}
+
+macro_rules! answer_from {
+    ($($feature:ident => $variant:ident),* $(,)?) => {
+        $(impl From<$feature> for Answer {
+            fn from(a: $feature) -> Self {
+                Answer::$variant(a)
+            }
+        })*
+    };
+}
+
+answer_from!(
+    NavigationAnswer => Navigation,
+    ChecklistAnswer => Checklist,
+    ApprovalAnswer => Approvals,
+    ReleaseAnswer => Releases,
+    DeployAnswer => Deploy,
+    SoakAnswer => Soak,
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {

@@ -1,21 +1,23 @@
-//! The only code that changes `App`. Pure: no I/O, no awaits; effects leave as `Command`s.
-//! Key actions, modal answers and the mouse each have a file of their own beside this one.
+//! The only code that changes `App`, and it only routes: each message, key intent and
+//! dialog answer goes to the feature it belongs to. Pure: no I/O, no awaits; effects leave
+//! as `Command`s.
 
 use crossterm::event::{KeyEvent, KeyEventKind};
 
 use super::describe::{describe, event_name, level_of};
-use super::keymap;
-use super::modal::{self, Modal, Outcome};
-use super::{App, Command, Level, Msg, actions, mouse, operations, soak, submit};
-use crate::release::event::Event;
-use crate::release::rules;
+use super::dialog::{self, Outcome};
+use super::keymap::{self, Intent};
+use super::{
+    Answer, App, Command, Level, Msg, Pane, approvals, checklist, deploy, navigation, record,
+    releases, soak,
+};
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
     match msg {
         Msg::Key(key) if key.kind != KeyEventKind::Release => on_key(app, key),
         Msg::Key(_) => Vec::new(),
         Msg::Mouse(m) => {
-            mouse::on_mouse(app, m);
+            navigation::on_mouse(app, m);
             Vec::new()
         }
         Msg::Shutdown(why) => {
@@ -42,7 +44,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
                 release.apply(&entry);
             }
             app.log(level_of(&entry.event), line);
-            soak::after_recorded(app, &entry)
+            let mut commands = deploy::after_recorded(app, &entry);
+            commands.extend(soak::after_recorded(app, &entry));
+            commands
         }
         Msg::RecordFailed { event, error } => {
             app.log(
@@ -56,27 +60,21 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
             releases,
             notice,
         } => {
-            app.log(
-                Level::Info,
-                format!(
-                    "release {} ({}) open, {} event{} in its journal",
-                    state.version,
-                    state.release_type,
-                    state.events,
-                    if state.events == 1 { "" } else { "s" }
-                ),
-            );
-            if let Some(n) = notice {
-                app.log(Level::Warn, n);
-            }
-            app.release = Some(state);
-            app.releases = releases;
-            app.collapsed_phases.clear();
-            app.checklist.selected = 0;
-            app.running_checks.clear();
-            app.runbook_selected = 0;
+            releases::on_opened(app, state, releases, notice);
             soak::restore(app);
-            operations::resume_in_flight(app)
+            deploy::resume_in_flight(app)
+        }
+        Msg::NoRelease { releases } => {
+            app.releases = releases;
+            Vec::new()
+        }
+        Msg::Notice { level, text } => {
+            app.log(level, text);
+            Vec::new()
+        }
+        Msg::OpenFailed(e) => {
+            app.log(Level::Error, e);
+            Vec::new()
         }
         Msg::Connected { env, error } => {
             match error {
@@ -91,126 +89,68 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
             Vec::new()
         }
         Msg::Cluster(u) => {
-            operations::on_cluster(app, u);
+            deploy::on_cluster(app, u);
             Vec::new()
         }
-        Msg::Task(t) => operations::on_task(app, t),
+        Msg::Task(t) => deploy::on_task(app, t),
         Msg::ActionRefused { task, why } => {
-            operations::on_refused(app, task, why);
-            Vec::new()
-        }
-        Msg::NoRelease { releases } => {
-            app.releases = releases;
-            Vec::new()
-        }
-        Msg::Notice { level, text } => {
-            app.log(level, text);
-            Vec::new()
-        }
-        Msg::OpenFailed(e) => {
-            app.log(Level::Error, e);
+            deploy::on_refused(app, task, why);
             Vec::new()
         }
         Msg::CheckOutput { item, line } => {
-            if let Some(c) = app.running_checks.get_mut(&item) {
-                c.last_line = Some(line.clone());
-            }
-            app.log(Level::Info, format!("[{item}] {line}"));
+            checklist::on_check_output(app, item, line);
             Vec::new()
         }
         Msg::CheckDone {
             version,
             item,
             outcome,
-        } => {
-            app.running_checks.remove(&item);
-            if app.release.as_ref().is_none_or(|r| r.version != version) {
-                // Switching releases is refused while checks run; this is the guard if not.
-                app.log(
-                    Level::Warn,
-                    format!("check {item} of release {version} finished after it was closed; not recorded"),
-                );
-                return Vec::new();
-            }
-            let verdict = match (outcome.exit_code, &outcome.error) {
-                (Some(0), _) => "passed".to_string(),
-                (Some(code), _) => format!("failed with exit status {code}"),
-                (None, Some(e)) => format!("did not finish: {e}"),
-                (None, None) => "did not finish".to_string(),
-            };
-            let level = if outcome.passed() {
-                Level::Info
-            } else {
-                Level::Warn
-            };
-            app.log(level, format!("check {item} {verdict}"));
-            record(app, Event::CheckFinished { item, outcome })
-        }
-    }
-}
-
-/// Records an event if the procedure allows it; otherwise says why not.
-pub(super) fn record(app: &mut App, event: Event) -> Vec<Command> {
-    let Some(release) = &app.release else {
-        no_release(app);
-        return Vec::new();
-    };
-    match rules::check(release, &app.config, &event) {
-        Ok(()) => vec![Command::Record(event)],
-        Err(why) => {
-            app.log(Level::Warn, why);
-            Vec::new()
-        }
-    }
-}
-
-pub(super) fn no_release(app: &mut App) {
-    app.log(Level::Warn, "no release is open: press n to create one");
-}
-
-/// Like `record`, but a refusal stays in the open modal so the operator can correct it.
-pub(super) fn record_from_modal(app: &mut App, event: Event) -> Vec<Command> {
-    let refusal = match &app.release {
-        None => Some("no release is open".to_string()),
-        Some(r) => rules::check(r, &app.config, &event).err(),
-    };
-    match refusal {
-        None => {
-            app.modal = None;
-            record(app, event)
-        }
-        Some(why) => {
-            set_modal_error(app, why);
-            Vec::new()
-        }
-    }
-}
-
-pub(super) fn set_modal_error(app: &mut App, why: String) {
-    match &mut app.modal {
-        Some(Modal::Input(i)) => i.error = Some(why),
-        Some(Modal::Pick(p)) => p.error = Some(why),
-        Some(Modal::Confirm(c)) => c.error = Some(why),
-        _ => app.log(Level::Warn, why),
+        } => checklist::on_check_done(app, version, item, outcome),
     }
 }
 
 fn on_key(app: &mut App, key: KeyEvent) -> Vec<Command> {
     if let Some(modal) = &mut app.modal {
-        return match modal::handle_key(modal, key) {
+        return match dialog::handle_key(modal, key) {
             Outcome::Stay => Vec::new(),
             Outcome::Cancel => {
                 app.modal = None;
                 Vec::new()
             }
-            Outcome::Submit(value) => {
-                let modal = app.modal.clone().expect("modal is open");
-                submit::submit(app, modal, value)
-            }
+            Outcome::Submit { then, text } => on_answer(app, then, text),
         };
     }
-    match keymap::action_for(key, app.panic_key) {
-        Some(action) => actions::on_action(app, action),
+    match keymap::intent_for(key, app.panic_key) {
+        Some(intent) => on_intent(app, intent),
         None => Vec::new(),
+    }
+}
+
+fn on_intent(app: &mut App, intent: Intent) -> Vec<Command> {
+    match intent {
+        Intent::Navigation(i) => navigation::on_intent(app, i),
+        Intent::Checklist(i) => checklist::on_intent(app, i),
+        Intent::Approvals(i) => approvals::on_intent(app, i),
+        Intent::Releases(i) => releases::on_intent(app, i),
+        Intent::Deploy(i) => deploy::on_intent(app, i),
+        Intent::Soak(i) => soak::on_intent(app, i),
+        Intent::Activate => match app.focus {
+            Pane::Checklist => checklist::on_intent(app, checklist::Intent::Toggle),
+            Pane::Runbook => deploy::on_intent(app, deploy::Intent::RunSelected),
+            _ => Vec::new(),
+        },
+        Intent::ForcePanic => vec![Command::ForcePanic],
+    }
+}
+
+fn on_answer(app: &mut App, answer: Answer, text: String) -> Vec<Command> {
+    match answer {
+        Answer::Record(event) => record::record_from_dialog(app, event),
+        Answer::Navigation(a) => navigation::on_answer(app, a),
+        Answer::Checklist(a) => checklist::on_answer(app, a, text),
+        Answer::Approvals(a) => approvals::on_answer(app, a, text),
+        Answer::Releases(a) => releases::on_answer(app, a, text),
+        Answer::Deploy(a) => deploy::on_answer(app, a, text),
+        Answer::Soak(a) => soak::on_answer(app, a, text),
     }
 }

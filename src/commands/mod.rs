@@ -30,14 +30,29 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-pub type CmdResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+/// The command ran and its answer is no (a probe found a URL unhealthy). Exit status 1,
+/// its message alone: nothing went wrong that a report would explain.
+#[derive(Debug)]
+pub struct NegativeAnswer(pub String);
 
-pub fn usage(msg: impl Into<String>) -> Box<dyn std::error::Error + Send + Sync> {
-    Box::new(UsageError(msg.into()))
+impl std::fmt::Display for NegativeAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NegativeAnswer {}
+
+/// A command's end: bad input is a `UsageError` inside the report (exit 2, its message
+/// alone); anything else is reported by color-eyre with its chain of causes (exit 1).
+pub type CmdResult = color_eyre::Result<()>;
+
+pub fn usage(msg: impl Into<String>) -> color_eyre::Report {
+    color_eyre::Report::new(UsageError(msg.into()))
 }
 
 /// The config the cockpit would use, or every problem with it.
-pub fn load_config(common: &Common) -> Result<Config, Box<dyn std::error::Error + Send + Sync>> {
+pub fn load_config(common: &Common) -> color_eyre::Result<Config> {
     match config::locate(common.config.as_deref()) {
         None => Ok(Config::embedded()),
         Some(path) => {
@@ -54,10 +69,7 @@ pub fn state_dir(common: &Common, config: &Config) -> StateDir {
 }
 
 /// The environment named on the command line, checked against the config.
-pub fn environment(
-    common: &Common,
-    config: &Config,
-) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+pub fn environment(common: &Common, config: &Config) -> color_eyre::Result<String> {
     let name = common.env.clone().unwrap_or_else(|| "staging".to_string());
     if config.environment(&name).is_some() {
         Ok(name)

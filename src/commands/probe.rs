@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{CmdResult, usage};
+use super::{CmdResult, NegativeAnswer, usage};
 use crate::cluster::health;
 
 pub fn run(urls: &[String], timeout_secs: u64) -> CmdResult {
@@ -34,7 +34,9 @@ pub fn run(urls: &[String], timeout_secs: u64) -> CmdResult {
         }
     }
     if unhealthy > 0 {
-        return Err(format!("{unhealthy} of {} URLs unhealthy", outcomes.len()).into());
+        return Err(
+            NegativeAnswer(format!("{unhealthy} of {} URLs unhealthy", outcomes.len())).into(),
+        );
     }
     Ok(())
 }

@@ -74,7 +74,7 @@ pub fn run(common: &Common, release: Option<&str>, create_as: Option<&str>) -> C
     })
 }
 
-fn store_error(e: StoreError) -> Box<dyn std::error::Error + Send + Sync> {
+fn store_error(e: StoreError) -> color_eyre::Report {
     usage(e.to_string())
 }
 

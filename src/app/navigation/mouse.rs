@@ -4,12 +4,11 @@
 use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
-use super::actions::{move_selection, row_count};
-use super::checklist;
-use super::layout;
-use super::{App, Pane};
+use super::move_selection;
+use crate::app::checklist::{self, row_count};
+use crate::app::{App, Pane, layout};
 
-pub(super) fn on_mouse(app: &mut App, m: MouseEvent) {
+pub fn on_mouse(app: &mut App, m: MouseEvent) {
     if app.modal.is_some() {
         return;
     }

@@ -1,4 +1,5 @@
-//! The checklist as rows on screen: phase headers and their items, folded or not.
+//! The checklist as rows on screen: phase headers and their items, folded or not. Drawing,
+//! the keys and the mouse all read the same rows.
 
 use std::collections::BTreeSet;
 
@@ -93,4 +94,17 @@ pub fn scroll_offset(selected: usize, len: usize, height: usize) -> usize {
     (selected + margin + 1)
         .saturating_sub(height)
         .min(len - height)
+}
+
+/// The row under the checklist's cursor.
+pub fn selected_row(app: &crate::app::App) -> Option<Row> {
+    let release = app.release.as_ref()?;
+    let rows = rows(&app.config, release, &app.collapsed_phases);
+    rows.get(app.checklist.selected).cloned()
+}
+
+pub fn row_count(app: &crate::app::App) -> usize {
+    app.release
+        .as_ref()
+        .map_or(0, |r| rows(&app.config, r, &app.collapsed_phases).len())
 }

@@ -1,137 +1,97 @@
-//! Modals: help, confirmations, text prompts and pickers. This file owns their shape and
-//! key handling; what a submitted modal means is decided in `update`.
+//! Dialogs: help, confirmations, text prompts and pickers. This file owns their shape and
+//! their keys; what an answer means is typed (`A`), decided by the feature that opened the
+//! dialog and routed back to it by `update`. Nothing here knows any feature.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::release::action::{Action, RollbackMethod};
-use crate::release::event::Event;
-use crate::release::soak::TriggerKind;
-
 #[derive(Debug, Clone, PartialEq)]
-pub enum Modal {
+pub enum Dialog<A> {
     Help { scroll: u16 },
-    Confirm(Confirm),
-    Input(Input),
-    Pick(Pick),
+    Confirm(Confirm<A>),
+    Input(Input<A>),
+    Pick(Pick<A>),
 }
 
-/// What a confirmation does once confirmed.
+/// A yes/no question; `then` is what yes means.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ConfirmThen {
-    Record(Event),
-    Quit,
-    /// Start an action (journaled first).
-    Start {
-        env: String,
-        action: Action,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Confirm {
+pub struct Confirm<A> {
     pub title: String,
     pub body: Vec<String>,
     pub error: Option<String>,
-    pub then: ConfirmThen,
+    pub then: A,
 }
 
-impl Confirm {
-    pub fn new(title: impl Into<String>, body: Vec<String>, then: ConfirmThen) -> Self {
+impl<A> Confirm<A> {
+    pub fn new(title: impl Into<String>, body: Vec<String>, then: impl Into<A>) -> Self {
         Self {
             title: title.into(),
             body,
             error: None,
-            then,
+            then: then.into(),
         }
     }
 }
 
-/// What a text prompt's answer is for.
+/// A line of text to type; `then` is what the text is for.
 #[derive(Debug, Clone, PartialEq)]
-pub enum InputFor {
-    WaiveReason {
-        item: String,
-    },
-    NoGoReason,
-    TypeChangeReason {
-        to: String,
-    },
-    ApproverName {
-        role: String,
-    },
-    NewVersion,
-    CommitSha,
-    /// A protected environment: the operator types "<env> <version>" to confirm.
-    TypedConfirmation {
-        env: String,
-        action: Action,
-        expect: String,
-    },
-    RollbackReason {
-        method: RollbackMethod,
-    },
-    TriggerReason {
-        kind: TriggerKind,
-    },
-    StableReason,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Input {
+pub struct Input<A> {
     pub title: String,
     pub prompt: String,
     pub input: String,
     pub error: Option<String>,
-    pub purpose: InputFor,
+    pub then: A,
 }
 
-impl Input {
-    pub fn new(title: impl Into<String>, prompt: impl Into<String>, purpose: InputFor) -> Self {
+impl<A> Input<A> {
+    pub fn new(title: impl Into<String>, prompt: impl Into<String>, then: impl Into<A>) -> Self {
         Self {
             title: title.into(),
             prompt: prompt.into(),
             input: String::new(),
             error: None,
-            purpose,
+            then: then.into(),
         }
     }
 }
 
-/// What a picker's choice is for.
+/// One option of a picker: `then` is what choosing it means.
 #[derive(Debug, Clone, PartialEq)]
-pub enum PickFor {
-    ApproveRole,
-    RevokeRole,
-    Decision,
-    ChangeType,
-    NewReleaseType { version: String },
-    OpenRelease,
-    Environment,
-    RollbackMethod { previous_image: Option<String> },
-    RollbackRevision,
-    Migration,
-    ManualTrigger,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct PickOption {
+pub struct Choice<A> {
+    /// A stable name for the option (scripts and tests find options by it).
     pub id: String,
     pub label: String,
     /// Why it cannot be chosen, shown beside it.
     pub disabled: Option<String>,
+    pub then: A,
+}
+
+impl<A> Choice<A> {
+    pub fn new(id: impl Into<String>, label: impl Into<String>, then: impl Into<A>) -> Self {
+        Self {
+            id: id.into(),
+            label: label.into(),
+            disabled: None,
+            then: then.into(),
+        }
+    }
+
+    pub fn disabled(mut self, why: Option<String>) -> Self {
+        self.disabled = why;
+        self
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Pick {
+pub struct Pick<A> {
     pub title: String,
-    pub options: Vec<PickOption>,
+    pub options: Vec<Choice<A>>,
     pub selected: usize,
     pub error: Option<String>,
-    pub purpose: PickFor,
 }
 
-impl Pick {
-    pub fn new(title: impl Into<String>, options: Vec<PickOption>, purpose: PickFor) -> Self {
+impl<A> Pick<A> {
+    /// The first option that can be chosen starts selected.
+    pub fn new(title: impl Into<String>, options: Vec<Choice<A>>) -> Self {
         let selected = options
             .iter()
             .position(|o| o.disabled.is_none())
@@ -141,34 +101,35 @@ impl Pick {
             options,
             selected,
             error: None,
-            purpose,
         }
     }
 }
 
-/// The release types to choose from; `current` is shown but cannot be chosen again.
-pub fn release_type_options(
-    config: &crate::config::Config,
-    current: Option<&str>,
-) -> Vec<PickOption> {
-    config
-        .release_types
-        .iter()
-        .map(|t| PickOption {
-            id: t.id.clone(),
-            label: format!("{}: {}", t.title, t.purpose),
-            disabled: (Some(t.id.as_str()) == current).then(|| "current type".into()),
-        })
-        .collect()
+impl<A> Dialog<A> {
+    /// Shows why an answer was refused, in the dialog, so it can be corrected; false for
+    /// a dialog with nowhere to show it.
+    pub fn set_error(&mut self, why: String) -> bool {
+        match self {
+            Dialog::Input(i) => i.error = Some(why),
+            Dialog::Pick(p) => p.error = Some(why),
+            Dialog::Confirm(c) => c.error = Some(why),
+            Dialog::Help { .. } => return false,
+        }
+        true
+    }
 }
 
-/// What a key did to a modal.
+/// What a key did to a dialog.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
+pub enum Outcome<A> {
     Stay,
     Cancel,
-    /// Enter on a confirm, a prompt (its text) or a picker (the chosen id).
-    Submit(String),
+    /// Enter on a confirmation, a prompt or a picker: what the answer means, and the
+    /// typed text (a prompt's; empty otherwise).
+    Submit {
+        then: A,
+        text: String,
+    },
 }
 
 /// Line editing shared by prompts and typed confirmations.
@@ -194,14 +155,14 @@ fn edit(text: &mut String, key: KeyEvent) -> bool {
     true
 }
 
-pub fn handle_key(modal: &mut Modal, key: KeyEvent) -> Outcome {
+pub fn handle_key<A: Clone>(dialog: &mut Dialog<A>, key: KeyEvent) -> Outcome<A> {
     if key.code == KeyCode::Esc
         || (key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL))
     {
         return Outcome::Cancel;
     }
-    match modal {
-        Modal::Help { scroll } => match key.code {
+    match dialog {
+        Dialog::Help { scroll } => match key.code {
             KeyCode::Char('?') | KeyCode::Char('q') => Outcome::Cancel,
             KeyCode::Down | KeyCode::Char('j') => {
                 *scroll = scroll.saturating_add(1);
@@ -213,13 +174,19 @@ pub fn handle_key(modal: &mut Modal, key: KeyEvent) -> Outcome {
             }
             _ => Outcome::Stay,
         },
-        Modal::Confirm(_) => match key.code {
-            KeyCode::Char('y') | KeyCode::Enter => Outcome::Submit(String::new()),
+        Dialog::Confirm(c) => match key.code {
+            KeyCode::Char('y') | KeyCode::Enter => Outcome::Submit {
+                then: c.then.clone(),
+                text: String::new(),
+            },
             KeyCode::Char('n') => Outcome::Cancel,
             _ => Outcome::Stay,
         },
-        Modal::Input(i) => match key.code {
-            KeyCode::Enter => Outcome::Submit(i.input.trim().to_string()),
+        Dialog::Input(i) => match key.code {
+            KeyCode::Enter => Outcome::Submit {
+                then: i.then.clone(),
+                text: i.input.trim().to_string(),
+            },
             _ => {
                 if edit(&mut i.input, key) {
                     i.error = None;
@@ -227,7 +194,7 @@ pub fn handle_key(modal: &mut Modal, key: KeyEvent) -> Outcome {
                 Outcome::Stay
             }
         },
-        Modal::Pick(p) => {
+        Dialog::Pick(p) => {
             let n = p.options.len();
             match key.code {
                 KeyCode::Up | KeyCode::Char('k') if n > 0 => {
@@ -239,7 +206,10 @@ pub fn handle_key(modal: &mut Modal, key: KeyEvent) -> Outcome {
                     Outcome::Stay
                 }
                 KeyCode::Enter | KeyCode::Char(' ') => match p.options.get(p.selected) {
-                    Some(o) if o.disabled.is_none() => Outcome::Submit(o.id.clone()),
+                    Some(o) if o.disabled.is_none() => Outcome::Submit {
+                        then: o.then.clone(),
+                        text: String::new(),
+                    },
                     Some(o) => {
                         p.error = o.disabled.clone();
                         Outcome::Stay
