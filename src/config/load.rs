@@ -9,7 +9,7 @@ use super::procedure::{read_procedure, read_release_types};
 use super::reader::{Cursor, Problem, Source};
 use super::soak::{read_metrics, read_thresholds, read_timeline, read_triggers};
 use super::{Config, DEFAULT_TOML, Environment, MetricsSourceConfig, MetricsSourceKind, Schedule};
-use crate::release::procedure::Roles;
+use crate::config::procedure_spec::Roles;
 
 /// How problems in the embedded default are attributed.
 pub(crate) const DEFAULT_ORIGIN: &str = "embedded default";

@@ -3,6 +3,7 @@
 
 mod load;
 mod procedure;
+pub mod procedure_spec;
 pub mod reader;
 mod soak;
 
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::release::procedure::{Procedure, ReleaseTypeSpec, Roles};
+use crate::config::procedure_spec::{Procedure, ReleaseTypeSpec, Roles};
 pub use load::known_key_paths;
 pub use reader::{Problem, describe_problems};
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::load::{DEFAULT_ORIGIN, check_id, list};
 use super::reader::Cursor;
-use crate::release::procedure::{
+use crate::config::procedure_spec::{
     ApprovalRequirement, Blocks, ChecklistItem, Phase, PhaseCondition, Procedure, ReleaseTypeSpec,
     Roles, SettledBy, StagingPolicy,
 };

@@ -8,8 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::source::{MetricSource, Reading, Readings};
-use crate::release::clock::Clock;
 use crate::sink::Sink;
+use cockpit_clock::Clock;
 
 /// How often a metrics source is read (wall time).
 pub const METRICS_POLL: Duration = Duration::from_secs(1);

@@ -8,7 +8,7 @@ pub use cockpit_clock as clock;
 pub mod event;
 pub mod gates;
 pub mod journal;
-pub mod procedure;
+pub use crate::config::procedure_spec as procedure;
 pub mod progress;
 pub mod rules;
 pub mod runbook;
