@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub use super::action::{Action, ActionOutcome, TaskId};
-use super::soak::{CheckpointSnapshot, SoakVerdict, TriggerKind};
+use super::soak_record::{CheckpointSnapshot, SoakVerdict, TriggerKind};
 
 /// The go/no-go call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,5 +14,7 @@ pub mod rules;
 pub mod runbook;
 pub mod schedule;
 pub mod soak;
+// Reached through `soak`, which re-exports it; see there.
+mod soak_record;
 pub mod state;
 pub mod store;

@@ -3,13 +3,21 @@
 //! T+120, and the rollback triggers watch the gauges with a sustain time. What happened is
 //! in the journal (baseline, checkpoint snapshots, acknowledgments, triggers, the verdict);
 //! how long a breach has lasted is the cockpit's running knowledge (`TriggerWatch`).
+//!
+//! This module is the window's logic, which reads a whole `ReleaseState`; the types the
+//! journal records about the window live in `soak_record`, so that `event` and `state` can
+//! use them without depending back on this module. They are re-exported here: this stays
+//! their public home.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::action::{Action, ActionRecord};
+pub use super::soak_record::{
+    CheckpointSnapshot, FiredTrigger, SoakState, SoakVerdict, TriggerKind,
+};
 use super::state::ReleaseState;
 use crate::config::{CheckpointCheck, Config, RollbackTriggers};
 use crate::metrics::source::{Reading, Readings};
@@ -67,55 +75,6 @@ pub fn window(release: &ReleaseState, config: &Config) -> Option<Window> {
     })
 }
 
-/// Which automatic trigger fired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TriggerKind {
-    ErrorRate,
-    LatencyDegraded,
-    /// The procedure's human triggers.
-    CriticalFeatureBroken,
-    DataCorruption,
-    SecurityVulnerability,
-}
-
-impl TriggerKind {
-    pub const MANUAL: [TriggerKind; 3] = [
-        TriggerKind::CriticalFeatureBroken,
-        TriggerKind::DataCorruption,
-        TriggerKind::SecurityVulnerability,
-    ];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            TriggerKind::ErrorRate => "error rate above the rollback line",
-            TriggerKind::LatencyDegraded => "p95 latency degraded against the baseline",
-            TriggerKind::CriticalFeatureBroken => "critical feature broken",
-            TriggerKind::DataCorruption => "data corruption detected",
-            TriggerKind::SecurityVulnerability => "security vulnerability introduced",
-        }
-    }
-
-    pub fn is_manual(self) -> bool {
-        Self::MANUAL.contains(&self)
-    }
-}
-
-/// A checkpoint's outcome, as journaled at its minute.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CheckpointSnapshot {
-    pub at_minutes: i64,
-    pub passed: bool,
-    /// What did not hold (a gauge over its release-window threshold, the rollout not done).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub failures: Vec<String>,
-    /// Every gauge's value then (`None`: no data or no traffic).
-    pub gauges: BTreeMap<String, Option<f64>>,
-    /// kubectl's verdict on the rollout then, when a cluster is connected.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rollout: Option<String>,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckpointState {
     pub at_minutes: i64,
@@ -160,42 +119,6 @@ pub fn due_snapshots(release: &ReleaseState, config: &Config, now: DateTime<Utc>
         .filter(|c| c.snapshot.is_none() && c.due(&w, now))
         .map(|c| c.at_minutes)
         .collect()
-}
-
-/// What the soak window's part of the journal folds into.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct SoakState {
-    /// The gauges just before the production deploy.
-    pub baseline: Option<(DateTime<Utc>, BTreeMap<String, f64>)>,
-    pub snapshots: BTreeMap<i64, CheckpointSnapshot>,
-    pub acks: BTreeMap<i64, (String, DateTime<Utc>)>,
-    pub triggers: Vec<FiredTrigger>,
-    /// Auto-rollback armed for this release (by whom), and whether it has fired.
-    pub auto_rollback: Option<String>,
-    pub auto_rollback_fired: bool,
-    pub verdict: Option<SoakVerdict>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FiredTrigger {
-    pub kind: TriggerKind,
-    pub detail: String,
-    pub by: String,
-    pub at: DateTime<Utc>,
-}
-
-/// How the release ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "verdict", rename_all = "snake_case")]
-pub enum SoakVerdict {
-    Stable {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        reason: Option<String>,
-    },
-    RolledBack {
-        method: String,
-        reason: String,
-    },
 }
 
 /// Breaches the window has seen: checkpoints that failed and triggers that fired. A window

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::action::{ActionRecord, TaskId};
 use super::event::{CheckOutcome, Entry, Event, GoNoGo};
-use super::soak::{FiredTrigger, SoakState};
+use super::soak_record::{FiredTrigger, SoakState};
 
 /// Who did something, and when.
 #[derive(Debug, Clone, PartialEq, Serialize)]
