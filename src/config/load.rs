@@ -5,14 +5,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use toml_edit::Document;
 
+use super::names::check_dns_name;
 use super::procedure::{read_procedure, read_release_types};
 use super::reader::{Cursor, Problem, Source};
 use super::soak::{read_metrics, read_thresholds, read_timeline, read_triggers};
-use super::{Config, DEFAULT_TOML, Environment, MetricsSourceConfig, MetricsSourceKind, Schedule};
+use super::{
+    Config, DEFAULT_ORIGIN, DEFAULT_TOML, Environment, MetricsSourceConfig, MetricsSourceKind,
+    Schedule,
+};
 use crate::release::procedure::Roles;
-
-/// How problems in the embedded default are attributed.
-pub(crate) const DEFAULT_ORIGIN: &str = "embedded default";
 
 fn parse_doc(src: &Source) -> Result<Document<String>, Problem> {
     Document::parse(src.text().to_string()).map_err(|e| Problem {
@@ -119,40 +120,6 @@ fn expand_home(s: &str) -> std::path::PathBuf {
         (Some(rest), Some(home)) => home.join(rest),
         _ => std::path::PathBuf::from(s),
     }
-}
-
-/// Kubernetes object and context names: lowercase DNS labels and subdomains.
-fn check_dns_name(c: &Cursor, key: &str, value: &str) -> bool {
-    let ok = !value.is_empty()
-        && value.len() <= 253
-        && value
-            .chars()
-            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '.')
-        && !value.starts_with(['-', '.'])
-        && !value.ends_with(['-', '.']);
-    if !ok {
-        c.report(
-            key,
-            format!(
-                "{value:?} is not a valid Kubernetes name (lowercase letters, digits, '-' and '.')"
-            ),
-        );
-    }
-    ok
-}
-
-pub(super) fn check_id(c: &Cursor, key: &str, value: &str) -> bool {
-    let ok = !value.is_empty()
-        && value
-            .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
-    if !ok {
-        c.report(
-            key,
-            format!("{value:?} is not a valid id (letters, digits, '-' and '_')"),
-        );
-    }
-    ok
 }
 
 fn check_url(c: &Cursor, key: &str, value: &str) -> bool {
@@ -390,12 +357,4 @@ fn parse_duration_secs(s: &str) -> Option<u64> {
         };
     }
     (num.is_empty() && total > 0).then_some(total)
-}
-
-pub(super) fn list<I: IntoIterator<Item = S>, S: AsRef<str>>(items: I) -> String {
-    items
-        .into_iter()
-        .map(|s| s.as_ref().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
