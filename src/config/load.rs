@@ -339,6 +339,9 @@ fn read_environment(name: &str, e: &Cursor) -> Option<Environment> {
 const MAX_STEP_SECS: i64 = 86_400;
 
 /// "90s", "1m", "2m30s", "1h": a duration in whole seconds, above zero.
+// Not humantime::parse_duration: it reads more than this, "1M" as a month (where a slip of
+// the shift key meant a minute), "1d", "1y", "1.5m", "2m 30s", "1000ms", so a metrics_window
+// that is refused with a message would load, some as a window of months.
 fn parse_duration_secs(s: &str) -> Option<u64> {
     let mut total = 0u64;
     let mut num = String::new();
@@ -357,4 +360,27 @@ fn parse_duration_secs(s: &str) -> Option<u64> {
         };
     }
     (num.is_empty() && total > 0).then_some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_whole_seconds_in_s_m_and_h() {
+        for (text, secs) in [
+            ("90s", 90),
+            ("1m", 60),
+            ("2m30s", 150),
+            ("1h", 3600),
+            (" 30s ", 30),
+        ] {
+            assert_eq!(parse_duration_secs(text), Some(secs), "{text:?}");
+        }
+        for text in [
+            "0s", "30", "1M", "1d", "1.5m", "2m 30s", "1000ms", "1min", "",
+        ] {
+            assert_eq!(parse_duration_secs(text), None, "{text:?}");
+        }
+    }
 }
