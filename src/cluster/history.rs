@@ -14,7 +14,7 @@ use kube::core::Selector;
 use serde_json::Value;
 
 use super::Target;
-use super::actions::ActionError;
+use super::error::ActionError;
 
 pub const REVISION_ANNOTATION: &str = "deployment.kubernetes.io/revision";
 pub const REVISION_HISTORY_ANNOTATION: &str = "deployment.kubernetes.io/revision-history";

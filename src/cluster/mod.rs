@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod client;
+pub mod error;
 pub mod health;
 pub mod history;
 pub mod migrate;

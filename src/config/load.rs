@@ -5,14 +5,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use toml_edit::Document;
 
+use super::names::check_dns_name;
 use super::procedure::{read_procedure, read_release_types};
+use super::procedure_spec::Roles;
 use super::reader::{Cursor, Problem, Source};
 use super::soak::{read_metrics, read_thresholds, read_timeline, read_triggers};
-use super::{Config, DEFAULT_TOML, Environment, MetricsSourceConfig, MetricsSourceKind, Schedule};
-use crate::config::procedure_spec::Roles;
-
-/// How problems in the embedded default are attributed.
-pub(crate) const DEFAULT_ORIGIN: &str = "embedded default";
+use super::{
+    Config, DEFAULT_ORIGIN, DEFAULT_TOML, Environment, MetricsSourceConfig, MetricsSourceKind,
+    Schedule,
+};
 
 fn parse_doc(src: &Source) -> Result<Document<String>, Problem> {
     Document::parse(src.text().to_string()).map_err(|e| Problem {
@@ -119,40 +120,6 @@ fn expand_home(s: &str) -> std::path::PathBuf {
         (Some(rest), Some(home)) => home.join(rest),
         _ => std::path::PathBuf::from(s),
     }
-}
-
-/// Kubernetes object and context names: lowercase DNS labels and subdomains.
-fn check_dns_name(c: &Cursor, key: &str, value: &str) -> bool {
-    let ok = !value.is_empty()
-        && value.len() <= 253
-        && value
-            .chars()
-            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '.')
-        && !value.starts_with(['-', '.'])
-        && !value.ends_with(['-', '.']);
-    if !ok {
-        c.report(
-            key,
-            format!(
-                "{value:?} is not a valid Kubernetes name (lowercase letters, digits, '-' and '.')"
-            ),
-        );
-    }
-    ok
-}
-
-pub(super) fn check_id(c: &Cursor, key: &str, value: &str) -> bool {
-    let ok = !value.is_empty()
-        && value
-            .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
-    if !ok {
-        c.report(
-            key,
-            format!("{value:?} is not a valid id (letters, digits, '-' and '_')"),
-        );
-    }
-    ok
 }
 
 fn check_url(c: &Cursor, key: &str, value: &str) -> bool {
@@ -372,6 +339,9 @@ fn read_environment(name: &str, e: &Cursor) -> Option<Environment> {
 const MAX_STEP_SECS: i64 = 86_400;
 
 /// "90s", "1m", "2m30s", "1h": a duration in whole seconds, above zero.
+// Not humantime::parse_duration: it reads more than this, "1M" as a month (where a slip of
+// the shift key meant a minute), "1d", "1y", "1.5m", "2m 30s", "1000ms", so a metrics_window
+// that is refused with a message would load, some as a window of months.
 fn parse_duration_secs(s: &str) -> Option<u64> {
     let mut total = 0u64;
     let mut num = String::new();
@@ -392,10 +362,25 @@ fn parse_duration_secs(s: &str) -> Option<u64> {
     (num.is_empty() && total > 0).then_some(total)
 }
 
-pub(super) fn list<I: IntoIterator<Item = S>, S: AsRef<str>>(items: I) -> String {
-    items
-        .into_iter()
-        .map(|s| s.as_ref().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_whole_seconds_in_s_m_and_h() {
+        for (text, secs) in [
+            ("90s", 90),
+            ("1m", 60),
+            ("2m30s", 150),
+            ("1h", 3600),
+            (" 30s ", 30),
+        ] {
+            assert_eq!(parse_duration_secs(text), Some(secs), "{text:?}");
+        }
+        for text in [
+            "0s", "30", "1M", "1d", "1.5m", "2m 30s", "1000ms", "1min", "",
+        ] {
+            assert_eq!(parse_duration_secs(text), None, "{text:?}");
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! top-level table the file leaves out comes from `assets/default.toml`.
 
 mod load;
+mod names;
 mod procedure;
 pub mod procedure_spec;
 pub mod reader;
@@ -18,6 +19,8 @@ pub use load::known_key_paths;
 pub use reader::{Problem, describe_problems};
 
 pub const DEFAULT_TOML: &str = include_str!("../../assets/default.toml");
+/// How problems in the embedded default are attributed.
+pub(crate) const DEFAULT_ORIGIN: &str = "embedded default";
 
 /// Gauges the cockpit knows; thresholds and queries are keyed by these names.
 pub const GAUGES: &[GaugeKind] = &[
@@ -181,8 +184,7 @@ pub struct Config {
 impl Config {
     /// The embedded default, which is tested to be valid.
     pub fn embedded() -> Self {
-        Self::from_str(load::DEFAULT_ORIGIN, DEFAULT_TOML)
-            .expect("the embedded default config is valid")
+        Self::from_str(DEFAULT_ORIGIN, DEFAULT_TOML).expect("the embedded default config is valid")
     }
 
     /// Reads a user config over the embedded default; every problem is returned at once.

@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::load::{DEFAULT_ORIGIN, check_id, list};
+use super::DEFAULT_ORIGIN;
+use super::names::{check_id, list};
 use super::reader::Cursor;
 use crate::config::procedure_spec::{
     ApprovalRequirement, Blocks, ChecklistItem, Phase, PhaseCondition, Procedure, ReleaseTypeSpec,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::load::list;
+use super::names::list;
 use super::reader::Cursor;
 use super::{Checkpoint, CheckpointCheck, GAUGES, RollbackTriggers, Threshold};
 
