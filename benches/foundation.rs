@@ -79,7 +79,7 @@ fn render(c: &mut Criterion) {
                 terminal
                     .draw(|f| release_cockpit::ui::draw(f, black_box(&app)))
                     .unwrap();
-            })
+            });
         });
     }
 }
@@ -87,7 +87,7 @@ fn render(c: &mut Criterion) {
 fn fold(c: &mut Criterion) {
     let e = entries(10_000);
     c.bench_function("fold 10k journal events", |b| {
-        b.iter(|| ReleaseState::from_entries(black_box(&e)).unwrap())
+        b.iter(|| ReleaseState::from_entries(black_box(&e)).unwrap());
     });
 }
 
@@ -114,7 +114,7 @@ fn append(c: &mut Criterion) {
                 }
             };
             journal.append("alice", now(), event).unwrap()
-        })
+        });
     });
 }
 

@@ -71,10 +71,10 @@ fn benches(c: &mut Criterion) {
     let text = exposition(1.0, false);
     let om = exposition(1.0, true);
     c.bench_function("parse 5,000 series (0.0.4 text)", |b| {
-        b.iter(|| parse(black_box(&text), Format::Text004).unwrap())
+        b.iter(|| parse(black_box(&text), Format::Text004).unwrap());
     });
     c.bench_function("parse 5,000 series (OpenMetrics)", |b| {
-        b.iter(|| parse(black_box(&om), Format::OpenMetrics).unwrap())
+        b.iter(|| parse(black_box(&om), Format::OpenMetrics).unwrap());
     });
     // Evaluation over a full window: ten scrapes a second apart, then every gauge.
     let mut source = ScrapeSource::new(
@@ -98,12 +98,12 @@ fn benches(c: &mut Criterion) {
             b.iter(|| {
                 source
                     .ingest(black_box(&next), Format::Text004, 10_000)
-                    .unwrap()
-            })
+                    .unwrap();
+            });
         },
     );
     c.bench_function("evaluate all gauges over 5,000 series", |b| {
-        b.iter(|| source.readings(black_box(10_000)))
+        b.iter(|| source.readings(black_box(10_000)));
     });
 }
 

@@ -169,7 +169,7 @@ impl Bench {
         let step_sim = self.clock.now();
         while watches.iter().any(|w| w.4.is_none()) {
             let p = self.next().await;
-            for (source, sustain, watch, polls, found) in watches.iter_mut() {
+            for (source, sustain, watch, polls, found) in &mut watches {
                 if *source != p.source || found.is_some() {
                     continue;
                 }

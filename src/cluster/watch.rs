@@ -160,7 +160,7 @@ async fn run(client: kube::Client, target: Target, out: Out) {
     );
     let (rel, rx) = (related.clone(), selector_rx.clone());
     tasks.spawn(follow_selected(w, rx, ClusterMsg::ReplicaSet, move |c| {
-        rel.saw_replica_sets(c)
+        rel.saw_replica_sets(c);
     }));
 
     let w = Watch::new(
@@ -171,7 +171,7 @@ async fn run(client: kube::Client, target: Target, out: Out) {
     );
     let rel = related.clone();
     tasks.spawn(follow_selected(w, selector_rx, ClusterMsg::Pod, move |c| {
-        rel.saw_pods(c)
+        rel.saw_pods(c);
     }));
 
     let jobs_selector = format!(

@@ -14,7 +14,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: u16, theme: &Theme
     let mut lines = Vec::new();
     for (heading, bindings) in HELP {
         lines.push(Line::styled(heading.to_string(), theme.title()));
-        for b in bindings.iter() {
+        for b in *bindings {
             lines.push(Line::from(vec![
                 Span::styled(format!("  {:<13}", b.keys), theme.key()),
                 Span::raw(b.what),

@@ -60,7 +60,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             top.push(Line::styled(status.message().to_string(), style));
         }
         None if view.missing.is_none() => {
-            top.push(Line::styled("waiting for the first list…", theme.dim()))
+            top.push(Line::styled("waiting for the first list…", theme.dim()));
         }
         None => {}
     }

@@ -52,7 +52,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, gates: Option<&Gates>, the
             }
             match &r.decision {
                 Some(d) if d.verdict == GoNoGo::Go => {
-                    first.push(Span::styled(format!(" GO by {}", d.signed.by), theme.ok()))
+                    first.push(Span::styled(format!(" GO by {}", d.signed.by), theme.ok()));
                 }
                 Some(d) => first.push(Span::styled(
                     format!(" NO-GO by {}", d.signed.by),

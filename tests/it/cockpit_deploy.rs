@@ -463,7 +463,7 @@ async fn a_migration_waits_for_the_deploy_but_a_health_check_runs_alongside() {
         .await
         .expect("the simulated services start");
     let mut config = Config::embedded();
-    for (name, env) in config.environments.iter_mut() {
+    for (name, env) in &mut config.environments {
         let url = &services.urls[name];
         env.health_url = format!("{url}/health");
         env.detailed_health_url = format!("{url}/api/v1/monitoring/health/detailed");

@@ -18,7 +18,7 @@ fn walk(prefix: &str, table: &dyn TableLike, out: &mut BTreeSet<String>) {
         match item {
             Item::Table(t) => walk(&path, t, out),
             Item::ArrayOfTables(a) => {
-                for t in a.iter() {
+                for t in a {
                     walk(&format!("{path}[]"), t, out);
                 }
             }

@@ -254,7 +254,7 @@ async fn the_error_rate_trigger_waits_for_its_sustain_time_then_alerts_with_the_
     let rollback = c.release().actions.last().unwrap();
     match &rollback.action {
         Action::Rollback { reason, .. } => {
-            assert!(reason.contains("8.00% > 5.00% for 60 s"), "{reason}")
+            assert!(reason.contains("8.00% > 5.00% for 60 s"), "{reason}");
         }
         other => panic!("expected the rollback, got {other:?}"),
     }

@@ -204,7 +204,7 @@ impl Soak {
         release_type: &str,
         source: Box<dyn MetricSource>,
     ) -> Soak {
-        for (name, env) in config.environments.iter_mut() {
+        for (name, env) in &mut config.environments {
             let url = &world.services.urls[name];
             env.health_url = format!("{url}/health");
             env.detailed_health_url = format!("{url}/api/v1/monitoring/health/detailed");

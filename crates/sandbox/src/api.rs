@@ -174,14 +174,11 @@ fn list_or_watch(sb: &Arc<Sandbox>, t: &Target, q: &[(String, String)], shape: S
         Err(e) => return error_response(&ApiError::bad_request(e)),
     };
     let rv = param(q, "resourceVersion").filter(|s| !s.is_empty());
-    let rv_num = match rv.map(str::parse::<u64>).transpose() {
-        Ok(n) => n,
-        Err(_) => {
-            return error_response(&ApiError::bad_request(format!(
-                "invalid resourceVersion {:?}",
-                rv.unwrap_or_default()
-            )));
-        }
+    let Ok(rv_num) = rv.map(str::parse::<u64>).transpose() else {
+        return error_response(&ApiError::bad_request(format!(
+            "invalid resourceVersion {:?}",
+            rv.unwrap_or_default()
+        )));
     };
     if truthy(param(q, "watch")) {
         let timeout = param(q, "timeoutSeconds")

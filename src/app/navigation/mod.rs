@@ -36,7 +36,7 @@ pub fn on_intent(app: &mut App, intent: Intent) -> Vec<Command> {
         Intent::Help => app.modal = Some(Modal::Help { scroll: 0 }),
         Intent::FocusNext => app.focus = Pane::ALL[(app.focus.index() + 1) % Pane::ALL.len()],
         Intent::FocusPrev => {
-            app.focus = Pane::ALL[(app.focus.index() + Pane::ALL.len() - 1) % Pane::ALL.len()]
+            app.focus = Pane::ALL[(app.focus.index() + Pane::ALL.len() - 1) % Pane::ALL.len()];
         }
         Intent::FocusPane(i) => app.focus = Pane::ALL[i.min(Pane::ALL.len() - 1)],
         Intent::Zoom => app.zoomed = !app.zoomed,

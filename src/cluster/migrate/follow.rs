@@ -197,17 +197,14 @@ pub(super) async fn until_verdict(
         if let Some(v) = verdict(&last) {
             break v;
         }
-        let event = match tokio::time::timeout_at(give_up, events.next()).await {
-            Ok(Some(event)) => event,
-            Ok(None) | Err(_) => {
-                break (
-                    false,
-                    "Timeout".to_string(),
-                    format!(
-                        "no verdict within {timeout:?}; the Job stops at its own deadline of {deadline_secs}s"
-                    ),
-                );
-            }
+        let Ok(Some(event)) = tokio::time::timeout_at(give_up, events.next()).await else {
+            break (
+                false,
+                "Timeout".to_string(),
+                format!(
+                    "no verdict within {timeout:?}; the Job stops at its own deadline of {deadline_secs}s"
+                ),
+            );
         };
         match event {
             Seen::Job(e) => match *e {

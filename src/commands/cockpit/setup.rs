@@ -68,7 +68,7 @@ pub fn point_at_services(config: &mut Config, urls: &BTreeMap<String, String>) {
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "release-cockpit".into());
-    for (name, env) in config.environments.iter_mut() {
+    for (name, env) in &mut config.environments {
         let Some(url) = urls.get(name) else { continue };
         env.health_url = format!("{url}/health");
         env.detailed_health_url = format!("{url}/api/v1/monitoring/health/detailed");

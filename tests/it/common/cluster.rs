@@ -97,7 +97,7 @@ impl Live {
         release_type: &str,
     ) -> Self {
         let c = Cockpit::open_in_with(dir, config.clone(), version, release_type, |rt, app| {
-            connect_runtime(rt, app, &config, url)
+            connect_runtime(rt, app, &config, url);
         });
         Self {
             c,

@@ -124,7 +124,7 @@ pub(super) fn step(store: &mut Store, ctx: &Ctx, mut new: Value, all: &[Value]) 
             old_now.sort_by_key(revision);
             // First the unhealthy: replicas that are not available anyway.
             let mut cleaned = 0;
-            for rs in old_now.iter_mut() {
+            for rs in &mut old_now {
                 let spec = spec_replicas(rs);
                 let avail = status_count(rs, "availableReplicas");
                 if spec == 0 || spec == avail || cleaned >= max_scaled_down {
@@ -141,7 +141,7 @@ pub(super) fn step(store: &mut Store, ctx: &Ctx, mut new: Value, all: &[Value]) 
                 .sum();
             if available > min_available {
                 let mut budget = available - min_available;
-                for rs in old_now.iter() {
+                for rs in &old_now {
                     let spec = spec_replicas(rs);
                     if spec == 0 || budget == 0 {
                         continue;
