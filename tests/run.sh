@@ -27,6 +27,11 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
+# CI builds from a fresh clone once: incremental compilation only costs it time.
+if [ -n "${CI:-}" ]; then
+  export CARGO_INCREMENTAL=0
+fi
+
 # Every crate of the workspace. Benches run once each in test mode too, so a broken
 # benchmark fails here. Every target runs even after one fails, so a run reports every
 # failure, not only the first.
