@@ -63,6 +63,11 @@ pub enum Msg {
         env: String,
         error: Option<String>,
     },
+    /// The live view's watchers of `env` are starting: its view exists, empty, until
+    /// their first lists arrive.
+    Watching {
+        env: String,
+    },
     /// What the live view's watchers saw.
     Cluster(ClusterUpdate),
     /// Progress, output or the end of an action.

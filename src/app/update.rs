@@ -1,5 +1,5 @@
-//! The only code that changes `App`, and it only routes: each message, key intent and
-//! dialog answer goes to the feature it belongs to. Pure: no I/O, no awaits; effects leave
+//! `update`, and the features it routes to, are the only code that changes `App` once the
+//! cockpit runs: each message, key intent and dialog answer goes to its feature. Pure: no I/O, no awaits; effects leave
 //! as `Command`s.
 
 use crossterm::event::{KeyEvent, KeyEventKind};
@@ -86,6 +86,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
                     app.unreachable.remove(&env);
                 }
             }
+            Vec::new()
+        }
+        Msg::Watching { env } => {
+            deploy::on_watching(app, &env);
             Vec::new()
         }
         Msg::Cluster(u) => {

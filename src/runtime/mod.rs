@@ -253,11 +253,8 @@ impl Runtime {
             .map(|(env, _)| env.clone())
             .collect();
         for env in envs {
-            if let Some(e) = self.config.environment(&env) {
-                app.views.insert(
-                    env.clone(),
-                    crate::cluster::view::ClusterView::new(Target::of(e)),
-                );
+            if self.config.environment(&env).is_some() {
+                self.process(app, Msg::Watching { env: env.clone() });
                 self.watch_cluster(&env);
             }
         }

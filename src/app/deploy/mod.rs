@@ -8,7 +8,7 @@ mod menus;
 mod runbook;
 mod tasks;
 
-pub use tasks::{on_cluster, on_refused, on_task, resume_in_flight};
+pub use tasks::{on_cluster, on_refused, on_task, on_watching, resume_in_flight};
 
 use super::dialog::{Confirm, Input};
 use super::record::refuse_in_dialog;

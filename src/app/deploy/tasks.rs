@@ -134,6 +134,14 @@ pub fn on_refused(app: &mut App, task: TaskId, why: String) {
     app.log(Level::Warn, format!("not started: {why}"));
 }
 
+/// An environment's watchers start: its (empty) live view is there to draw.
+pub fn on_watching(app: &mut App, env: &str) {
+    if let Some(e) = app.config.environment(env) {
+        app.views
+            .insert(env.to_string(), ClusterView::new(Target::of(e)));
+    }
+}
+
 pub fn on_cluster(app: &mut App, update: ClusterUpdate) {
     if let ClusterMsg::StreamDown { stream, error } = &update.msg {
         app.log(
