@@ -352,12 +352,14 @@ fn parse_duration_secs(s: &str) -> Option<u64> {
         }
         let n: u64 = num.parse().ok()?;
         num.clear();
-        total += n * match ch {
+        let unit = match ch {
             's' => 1,
             'm' => 60,
             'h' => 3600,
             _ => return None,
         };
+        // An absurd number of hours is not a duration either, not a panic or a wrap.
+        total = total.checked_add(n.checked_mul(unit)?)?;
     }
     (num.is_empty() && total > 0).then_some(total)
 }
@@ -378,7 +380,17 @@ mod tests {
             assert_eq!(parse_duration_secs(text), Some(secs), "{text:?}");
         }
         for text in [
-            "0s", "30", "1M", "1d", "1.5m", "2m 30s", "1000ms", "1min", "",
+            "0s",
+            "30",
+            "1M",
+            "1d",
+            "1.5m",
+            "2m 30s",
+            "1000ms",
+            "1min",
+            "",
+            "9999999999999999h",
+            "99999999999999999999s",
         ] {
             assert_eq!(parse_duration_secs(text), None, "{text:?}");
         }
