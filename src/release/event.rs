@@ -40,6 +40,16 @@ impl CheckOutcome {
     pub fn passed(&self) -> bool {
         self.exit_code == Some(0)
     }
+
+    /// "passed", "failed with exit status 2", "did not finish: timed out after 1 s".
+    pub fn verdict(&self) -> String {
+        match (self.exit_code, &self.error) {
+            (Some(0), _) => "passed".to_string(),
+            (Some(code), _) => format!("failed with exit status {code}"),
+            (None, Some(e)) => format!("did not finish: {e}"),
+            (None, None) => "did not finish".to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -416,7 +416,7 @@ fn known_checkpoint(config: &Config, at_minutes: i64) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::release::action::ActionOutcome;
+    use crate::release::action::{ActionOutcome, RollbackMethod};
     use crate::release::event::Entry;
 
     fn entry(seq: u64, event: Event) -> Entry {
@@ -434,7 +434,7 @@ mod tests {
 
     fn rollback() -> Action {
         Action::Rollback {
-            method: super::super::action::RollbackMethod::Previous,
+            method: RollbackMethod::Previous,
             reason: "crash loop".into(),
         }
     }

@@ -112,27 +112,16 @@ impl Runtime {
     fn execute_all(&mut self, commands: Vec<Command>, queue: &mut VecDeque<Msg>) {
         let mut commands = commands.into_iter();
         while let Some(cmd) = commands.next() {
-            if let Command::Record(event) = cmd {
-                if let Err(error) = self
-                    .record(event.clone())
-                    .map(|e| queue.push_back(Msg::Recorded(e)))
-                {
-                    queue.push_back(Msg::RecordFailed {
-                        event,
-                        error: error.clone(),
-                    });
-                    for skipped in commands.by_ref() {
-                        if let Command::StartAction { task, .. } = skipped {
-                            queue.push_back(Msg::ActionRefused {
-                                task,
-                                why: format!("the journal could not record the start: {error}"),
-                            });
-                        }
+            if let Err(error) = self.execute(cmd, queue) {
+                for skipped in commands.by_ref() {
+                    if let Command::StartAction { task, .. } = skipped {
+                        queue.push_back(Msg::ActionRefused {
+                            task,
+                            why: format!("the journal could not record the start: {error}"),
+                        });
                     }
                 }
-                continue;
             }
-            self.execute(cmd, queue);
         }
     }
 
@@ -151,9 +140,19 @@ impl Runtime {
             })
     }
 
-    fn execute(&mut self, cmd: Command, queue: &mut VecDeque<Msg>) {
+    /// Carries out one command; `Err` is a record that failed (why), which ends its batch.
+    fn execute(&mut self, cmd: Command, queue: &mut VecDeque<Msg>) -> Result<(), String> {
         match cmd {
-            Command::Record(_) => unreachable!("records are carried out by execute_all"),
+            Command::Record(event) => match self.record(event.clone()) {
+                Ok(entry) => queue.push_back(Msg::Recorded(entry)),
+                Err(error) => {
+                    queue.push_back(Msg::RecordFailed {
+                        event,
+                        error: error.clone(),
+                    });
+                    return Err(error);
+                }
+            },
             Command::OpenRelease {
                 version,
                 release_type,
@@ -207,6 +206,7 @@ impl Runtime {
             }
             Command::ForcePanic => panic!("forced panic (the test-only F12 trigger)"),
         }
+        Ok(())
     }
 
     /// Gives `env` its kube client (or the reason it has none), and tells the app, whose

@@ -87,12 +87,7 @@ pub async fn run(req: CheckRequest, ctx: TaskCtx<CheckOutcome>) -> TaskResult<Ch
         ctx.cancelled(),
     )
     .await;
-    let summary = match (outcome.exit_code, &outcome.error) {
-        (Some(0), _) => "passed".to_string(),
-        (Some(code), _) => format!("failed with exit status {code}"),
-        (None, Some(e)) => format!("did not finish: {e}"),
-        (None, None) => "did not finish".to_string(),
-    };
+    let summary = outcome.verdict();
     if outcome.passed() {
         TaskResult::ok(summary, outcome)
     } else {

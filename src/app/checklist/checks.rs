@@ -83,12 +83,7 @@ pub fn on_check_done(
         );
         return Vec::new();
     }
-    let verdict = match (outcome.exit_code, &outcome.error) {
-        (Some(0), _) => "passed".to_string(),
-        (Some(code), _) => format!("failed with exit status {code}"),
-        (None, Some(e)) => format!("did not finish: {e}"),
-        (None, None) => "did not finish".to_string(),
-    };
+    let verdict = outcome.verdict();
     let level = if outcome.passed() {
         Level::Info
     } else {

@@ -9,7 +9,7 @@ pub use verdict::audit_record;
 pub use window::{on_readings, on_tick, restore};
 
 use super::dialog::{Choice, Confirm, Input, Pick};
-use super::record::{no_release, record, refuse_in_dialog};
+use super::record::{no_release, record, record_from_dialog, refuse_in_dialog};
 use super::{Answer, App, Command, Level, Modal};
 use crate::release::event::{Entry, Event};
 use crate::release::soak::{self, SoakVerdict, TriggerKind};
@@ -69,7 +69,7 @@ pub fn on_answer(app: &mut App, answer: SoakAnswer, text: String) -> Vec<Command
                 },
             )
         }
-        SoakAnswer::StableReason => super::record::record_from_dialog(
+        SoakAnswer::StableReason => record_from_dialog(
             app,
             Event::Concluded {
                 verdict: SoakVerdict::Stable {
