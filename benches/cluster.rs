@@ -485,8 +485,10 @@ fn app_on(config: Config, url: &str, clock: &dyn Clock) -> App {
     let mut app = App::new(config, NS.into(), "bench".into(), clock.now());
     let release = ReleaseState::from_entries(&[Entry {
         seq: 1,
+        prev: None,
         at: clock.now(),
         by: "bench".into(),
+        verified_by: None,
         event: Event::ReleaseCreated {
             version: "1.2.3".into(),
             release_type: "regular".into(),

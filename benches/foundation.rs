@@ -49,8 +49,10 @@ fn entries(n: u64) -> Vec<Entry> {
             };
             Entry {
                 seq,
+                prev: None,
                 at: now(),
                 by: "alice".into(),
+                verified_by: None,
                 event,
             }
         })

@@ -77,6 +77,10 @@ pub enum Cmd {
     Audit {
         #[arg(long)]
         json: bool,
+        /// Check each release's journal end to end (its hash chain, every entry against the
+        /// rules, the head hash releases.log pinned); exit 1 naming the first broken entry.
+        #[arg(long)]
+        verify: bool,
     },
     /// Append events to a release's journal from stdin (JSON Lines), for scripts and CI;
     /// each is checked by the cockpit's rules and echoed once it is on disk.

@@ -17,7 +17,9 @@ fn main() {
         #[cfg(feature = "sandbox")]
         Some(Cmd::Demo { speed, fresh }) => commands::demo::run(&cli.common, speed, fresh),
         Some(Cmd::Status { json }) => commands::status::run(&cli.common, release, json),
-        Some(Cmd::Audit { json }) => commands::audit::run(&cli.common, release, json),
+        Some(Cmd::Audit { json, verify }) => {
+            commands::audit::run(&cli.common, release, json, verify)
+        }
         #[cfg(feature = "sandbox")]
         Some(Cmd::Sandbox {
             listen,

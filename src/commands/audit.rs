@@ -5,7 +5,8 @@ use crate::cli::Common;
 use crate::release::audit;
 use crate::release::store::parse_version;
 
-pub fn run(common: &Common, release: Option<&str>, json: bool) -> CmdResult {
+pub fn run(common: &Common, release: Option<&str>, json: bool, verify: bool) -> CmdResult {
+    let _ = verify; // issue 10: the chain check lands with the hash chain
     let config = load_config(common)?;
     let state = state_dir(common, &config);
     let filter = release

@@ -13,6 +13,12 @@ pub struct AuditApprover {
     pub role: String,
     pub name: String,
     pub at: DateTime<Utc>,
+    /// Who entered it, when that was someone else (a proxy entry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entered_by: Option<String>,
+    /// Whether a cluster vouched for the name that recorded it.
+    #[serde(default)]
+    pub verified: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,6 +39,10 @@ pub struct AuditRecord {
     pub approvers: Vec<AuditApprover>,
     /// `None` means no rollback; otherwise the method and the reason.
     pub rollback: Option<AuditRollback>,
+    /// The sha256 of the journal's last entry when this line was written: it pins the
+    /// journal's whole history (`audit --verify` checks it). Older lines do not have it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal_head: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -155,9 +155,18 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     pub seq: u64,
+    /// The sha256 (hex) of the previous line's bytes; for the first entry, of the release
+    /// id. `None` in journals written before the chain existed (opened as unchained).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev: Option<String>,
     pub at: DateTime<Utc>,
-    /// The operator at the keyboard (approvals carry the approver's own name).
+    /// Who recorded it. An approval names its approver in the event; when that is not
+    /// `by`, the approval was entered by `by` for them (a proxy entry).
     pub by: String,
+    /// The environment whose API server said who `by` is (SelfSubjectReview). `None`: the
+    /// name was claimed (`--user`, `$USER`), not verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_by: Option<String>,
     #[serde(flatten)]
     pub event: Event,
 }

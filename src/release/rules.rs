@@ -422,8 +422,10 @@ mod tests {
     fn entry(seq: u64, event: Event) -> Entry {
         Entry {
             seq,
+            prev: None,
             at: "2026-11-26T10:00:00Z".parse().unwrap(),
             by: "alice".into(),
+            verified_by: None,
             event,
         }
     }

@@ -73,6 +73,16 @@ pub struct Approval {
     pub at: DateTime<Utc>,
     /// The operator who entered it, when the approver was not at the keyboard.
     pub recorded_by: String,
+    /// Whether a cluster vouched for `recorded_by` (see `Entry::verified_by`).
+    pub verified: bool,
+}
+
+impl Approval {
+    /// Who entered it for the approver, when that was someone else.
+    pub fn proxy(&self) -> Option<&str> {
+        (!crate::release::rules::same_person(&self.recorded_by, &self.name))
+            .then_some(self.recorded_by.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -214,6 +224,7 @@ impl ReleaseState {
                         name: name.clone(),
                         at: entry.at,
                         recorded_by: entry.by.clone(),
+                        verified: entry.verified_by.is_some(),
                     },
                 );
             }

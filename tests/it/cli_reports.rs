@@ -123,8 +123,11 @@ fn record(version: &str, rollback: Option<AuditRollback>) -> AuditRecord {
             role: "team_lead".into(),
             name: "Tess Lead".into(),
             at: common::at("2026-12-08T08:50:00Z"),
+            entered_by: None,
+            verified: true,
         }],
         rollback,
+        journal_head: None,
     }
 }
 

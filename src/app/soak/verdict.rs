@@ -130,8 +130,11 @@ pub fn audit_record(
                 role: role.clone(),
                 name: a.name.clone(),
                 at: a.at,
+                entered_by: a.proxy().map(str::to_string),
+                verified: a.verified,
             })
             .collect(),
         rollback,
+        journal_head: None,
     }
 }

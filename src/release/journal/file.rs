@@ -287,8 +287,10 @@ impl Journal {
     ) -> Result<Entry, JournalError> {
         let entry = Entry {
             seq: self.next_seq,
+            prev: None,
             at,
             by: by.to_string(),
+            verified_by: None,
             event,
         };
         if self.poisoned {
