@@ -101,7 +101,7 @@ fn append(c: &mut Criterion) {
         release_type: "regular".into(),
         commit_sha: None,
     };
-    let (mut journal, _) = Journal::create(&path, "alice", now(), first).unwrap();
+    let (mut journal, _) = Journal::create(&path, &"alice".into(), now(), first).unwrap();
     let mut tick = false;
     c.bench_function("journal append + fsync", |b| {
         b.iter(|| {
@@ -115,7 +115,7 @@ fn append(c: &mut Criterion) {
                     item: "changelog".into(),
                 }
             };
-            journal.append("alice", now(), event).unwrap()
+            journal.append(&"alice".into(), now(), event).unwrap()
         });
     });
 }

@@ -8,6 +8,7 @@ use std::io::{BufRead, Write};
 use super::{CmdResult, load_config, operator, state_dir, usage};
 use crate::cli::Common;
 use crate::release::event::Event;
+use crate::release::identity::Author;
 use crate::release::rules;
 use crate::release::store::parse_version;
 
@@ -23,7 +24,7 @@ pub fn run(common: &Common, release: Option<&str>) -> CmdResult {
             state.root().display()
         )));
     }
-    let by = operator(common);
+    let by = Author::claimed(operator(common));
     let mut opened = state
         .open_or_create(&config, &version, "", &by, chrono::Utc::now())
         .map_err(|e| usage(e.to_string()))?;

@@ -7,6 +7,7 @@ pub mod audit;
 pub use cockpit_clock as clock;
 pub mod event;
 pub mod gates;
+pub mod identity;
 pub mod journal;
 pub use crate::config::procedure_spec as procedure;
 pub mod progress;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use super::event::Event;
+use super::identity::Author;
 use super::journal::{self, Journal, JournalError, Recovery};
 use super::state::ReleaseState;
 use crate::config::Config;
@@ -135,7 +136,7 @@ impl StateDir {
         config: &Config,
         version: &semver::Version,
         create_as: &str,
-        by: &str,
+        by: &Author,
         now: DateTime<Utc>,
     ) -> Result<OpenRelease, StoreError> {
         let path = self.journal_path(version);

@@ -5,6 +5,7 @@
 
 mod work;
 
+use crate::release::identity::Author;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +31,7 @@ const CHECK_BACKSTOP: Duration = Duration::from_secs(30);
 pub struct Runtime {
     pub config: Config,
     pub store: StateDir,
-    pub operator: String,
+    pub operator: Author,
     pub clock: Arc<dyn Clock>,
     /// The type a release gets when it is created without one being chosen.
     pub default_type: String,
@@ -50,7 +51,7 @@ impl Runtime {
     pub fn new(
         config: Config,
         store: StateDir,
-        operator: String,
+        operator: Author,
         clock: Arc<dyn Clock>,
         tx: mpsc::UnboundedSender<Msg>,
     ) -> Self {

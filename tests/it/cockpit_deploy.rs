@@ -612,14 +612,14 @@ fn journal_in_flight(config: &Config) -> tempfile::TempDir {
     let v = parse_version("1.2.3").unwrap();
     let at = common::at(common::START);
     let mut journal = store
-        .open_or_create(config, &v, "regular", "alice", at)
+        .open_or_create(config, &v, "regular", &"alice".into(), at)
         .unwrap()
         .journal;
     let commit = Event::CommitSet {
         commit_sha: SHA.into(),
     };
     for event in [commit, staging_deploy_started()] {
-        journal.append("alice", at, event).unwrap();
+        journal.append(&"alice".into(), at, event).unwrap();
     }
     dir
 }

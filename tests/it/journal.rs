@@ -22,7 +22,7 @@ fn create_release(dir: &std::path::Path) -> std::path::PathBuf {
             &Config::embedded(),
             &v,
             "regular",
-            "alice",
+            &"alice".into(),
             common::at(common::START),
         )
         .unwrap();
@@ -115,7 +115,7 @@ fn a_torn_last_line_is_reported_and_the_valid_prefix_kept() {
         let mut j = Journal::open(&path).unwrap().journal;
         for item in ["code-freeze", "changelog"] {
             j.append(
-                "alice",
+                &"alice".into(),
                 common::at(common::START),
                 Event::ItemTicked { item: item.into() },
             )
@@ -149,7 +149,7 @@ fn a_torn_last_line_is_reported_and_the_valid_prefix_kept() {
     let mut j = opened.journal;
     let e = j
         .append(
-            "alice",
+            &"alice".into(),
             common::at(common::START),
             Event::ItemTicked {
                 item: "merge-prs".into(),
@@ -214,7 +214,7 @@ fn damage_before_the_last_line_is_refused_with_its_line_and_left_untouched() {
     {
         let mut j = Journal::open(&path).unwrap().journal;
         j.append(
-            "alice",
+            &"alice".into(),
             common::at(common::START),
             Event::ItemTicked {
                 item: "changelog".into(),
@@ -257,7 +257,12 @@ struct FileUnderTest {
 impl release_cockpit::release::journal::conformance::StoreUnderTest for FileUnderTest {
     type Store = Journal;
 
-    fn create(&mut self, by: &str, at: chrono::DateTime<chrono::Utc>, first: Event) -> Journal {
+    fn create(
+        &mut self,
+        by: &release_cockpit::release::identity::Author,
+        at: chrono::DateTime<chrono::Utc>,
+        first: Event,
+    ) -> Journal {
         Journal::create(&self.dir.path().join("1.2.3.jsonl"), by, at, first)
             .unwrap()
             .0

@@ -368,7 +368,7 @@ async fn status_json_reports_gauges_from_the_configured_source() {
                 &cfg,
                 &release_cockpit::release::store::parse_version("1.2.3").unwrap(),
                 "regular",
-                "alice",
+                &"alice".into(),
                 chrono::Utc::now(),
             )
             .unwrap(),

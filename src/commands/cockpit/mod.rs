@@ -14,6 +14,7 @@ use crate::cli::Common;
 use crate::config::Config;
 use crate::logging;
 use crate::release::clock::{Clock, SystemClock};
+use crate::release::identity::Author;
 use crate::release::store::{StateDir, StoreError, parse_version};
 use crate::runtime::Runtime;
 
@@ -102,7 +103,13 @@ pub fn launch(l: Launch) -> CmdResult {
                 .unwrap_or_default();
             let o = l
                 .state
-                .open_or_create(&l.config, v, &create_as, &l.operator, l.clock.now())
+                .open_or_create(
+                    &l.config,
+                    v,
+                    &create_as,
+                    &Author::claimed(&l.operator),
+                    l.clock.now(),
+                )
                 .map_err(store_error)?;
             if let Err(e) = l.state.set_current(v) {
                 tracing::warn!("could not remember the current release: {e}");
@@ -146,7 +153,7 @@ pub fn launch(l: Launch) -> CmdResult {
         let mut rt = Runtime::new(
             config.clone(),
             l.state.clone(),
-            l.operator,
+            Author::claimed(l.operator),
             l.clock.clone(),
             tx.clone(),
         );

@@ -5,12 +5,13 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use super::{AppendError, JournalError, JournalStore};
 use crate::release::event::{Entry, Event};
+use crate::release::identity::Author;
 
 /// Makes stores on one release for the suite.
 pub trait StoreUnderTest {
     type Store: JournalStore;
     /// A new release's journal with its first entry.
-    fn create(&mut self, by: &str, at: DateTime<Utc>, first: Event) -> Self::Store;
+    fn create(&mut self, by: &Author, at: DateTime<Utc>, first: Event) -> Self::Store;
     /// The same release opened again, after `store` was dropped (a restart).
     fn reopen(&mut self) -> Self::Store;
     /// A second writer on the same release while the first is open: a shared store
@@ -37,7 +38,7 @@ fn seqs(entries: &[Entry]) -> Vec<u64> {
 /// Runs every check; panics naming the first that fails.
 pub async fn run<S: StoreUnderTest>(mut under_test: S) {
     let first = tick("code-review");
-    let mut store = under_test.create("alice", at(0), first.clone());
+    let mut store = under_test.create(&Author::claimed("alice"), at(0), first.clone());
     assert_eq!(store.next_seq(), 2, "the first entry is number 1");
     let read = store.read_from(1).expect("read the new journal");
     assert_eq!(seqs(&read), [1]);
@@ -45,12 +46,12 @@ pub async fn run<S: StoreUnderTest>(mut under_test: S) {
     assert_eq!(read[0].by, "alice");
 
     let second = store
-        .append(2, "alice", at(1), tick("tests-pass"))
+        .append(2, &Author::claimed("alice"), at(1), tick("tests-pass"))
         .expect("append with the right number");
     assert_eq!(second.seq, 2);
     assert_eq!(store.next_seq(), 3);
 
-    match store.append(2, "bob", at(2), tick("docs")) {
+    match store.append(2, &Author::claimed("bob"), at(2), tick("docs")) {
         Err(AppendError::Conflict { expected, actual }) => {
             assert_eq!(
                 (expected, actual),
@@ -66,7 +67,7 @@ pub async fn run<S: StoreUnderTest>(mut under_test: S) {
         "a conflict writes nothing"
     );
     store
-        .append(3, "alice", at(3), tick("docs"))
+        .append(3, &Author::claimed("alice"), at(3), tick("docs"))
         .expect("append after the conflict");
     assert_eq!(seqs(&store.read_from(2).expect("read from 2")), [2, 3]);
     assert!(store.read_from(4).expect("read past the end").is_empty());
@@ -75,7 +76,7 @@ pub async fn run<S: StoreUnderTest>(mut under_test: S) {
         let mut other = under_test.second_writer().expect("a second writer");
         let mut followed = store.follow();
         let theirs = other
-            .append(4, "bob", at(4), tick("security-scan"))
+            .append(4, &Author::claimed("bob"), at(4), tick("security-scan"))
             .expect("the second writer appends");
         let seen = tokio::time::timeout(std::time::Duration::from_secs(10), followed.recv())
             .await
@@ -83,7 +84,7 @@ pub async fn run<S: StoreUnderTest>(mut under_test: S) {
             .expect("the follow stream is open");
         assert_eq!(seen, theirs);
         assert!(matches!(
-            store.append(4, "alice", at(5), tick("x")),
+            store.append(4, &Author::claimed("alice"), at(5), tick("x")),
             Err(AppendError::Conflict { actual: 5, .. })
         ));
         drop(other);

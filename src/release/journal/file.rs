@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 
 use super::{AppendError, JournalStore};
 use crate::release::event::{Entry, Event};
+use crate::release::identity::Author;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -183,7 +184,7 @@ impl Journal {
     /// Creates the journal of a new release with its first event, durable on return.
     pub fn create(
         path: &Path,
-        by: &str,
+        by: &Author,
         at: DateTime<Utc>,
         first: Event,
     ) -> Result<(Journal, Entry), JournalError> {
@@ -281,7 +282,7 @@ impl Journal {
     /// Appends one event; when this returns `Ok` the event is on disk.
     pub fn append(
         &mut self,
-        by: &str,
+        by: &Author,
         at: DateTime<Utc>,
         event: Event,
     ) -> Result<Entry, JournalError> {
@@ -289,8 +290,8 @@ impl Journal {
             seq: self.next_seq,
             prev: None,
             at,
-            by: by.to_string(),
-            verified_by: None,
+            by: by.name.clone(),
+            verified_by: by.verified_by.clone(),
             event,
         };
         if self.poisoned {
@@ -338,7 +339,7 @@ impl JournalStore for Journal {
     fn append(
         &mut self,
         expected_seq: u64,
-        by: &str,
+        by: &Author,
         at: DateTime<Utc>,
         event: Event,
     ) -> Result<Entry, AppendError> {

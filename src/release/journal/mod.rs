@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use super::event::{Entry, Event};
+use super::identity::Author;
 pub use file::{Journal, JournalError, Opened, Recovery, read};
 
 /// Why an append did not happen.
@@ -36,7 +37,7 @@ pub trait JournalStore: Send {
     fn append(
         &mut self,
         expected_seq: u64,
-        by: &str,
+        by: &Author,
         at: DateTime<Utc>,
         event: Event,
     ) -> Result<Entry, AppendError>;

@@ -36,7 +36,7 @@ pub fn open_release(
 ) {
     let v = parse_version(version).unwrap();
     let opened = store
-        .open_or_create(config, &v, release_type, "alice", now)
+        .open_or_create(config, &v, release_type, &"alice".into(), now)
         .unwrap();
     rt.set_journal(opened.journal);
     rt.process(
