@@ -37,9 +37,29 @@ pub struct Common {
     /// Where journals, releases.log and logs live (overrides the config's state_dir).
     #[arg(long, global = true, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
-    /// Who is at the keyboard, as recorded in the journal (default: $RELEASE_COCKPIT_USER, $USER).
+    /// Who is at the keyboard, when no cluster can say (the API server's SelfSubjectReview
+    /// wins whenever one answers); recorded as unverified. Default: $RELEASE_COCKPIT_USER,
+    /// $USER.
     #[arg(long, global = true, value_name = "NAME")]
     pub user: Option<String>,
+    /// The kubeconfig to read (default: $KUBECONFIG, then ~/.kube/config, as kubectl).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context of one environment, over the config's kube_context
+    /// (repeatable): --context production=alice@prod-cluster.
+    #[arg(long = "context", global = true, value_name = "ENV=NAME", value_parser = parse_context)]
+    pub contexts: Vec<(String, String)>,
+}
+
+fn parse_context(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((env, ctx)) if !env.trim().is_empty() && !ctx.trim().is_empty() => {
+            Ok((env.trim().to_string(), ctx.trim().to_string()))
+        }
+        _ => Err(format!(
+            "{s:?} is not ENV=CONTEXT (for example production=alice@prod-cluster)"
+        )),
+    }
 }
 
 #[derive(Debug, Subcommand)]

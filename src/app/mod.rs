@@ -28,6 +28,8 @@ use crate::config::Config;
 use crate::metrics::gauges::GaugeBoard;
 use crate::release::action::{Action, TaskId};
 use crate::release::gates::{self, Gates};
+use crate::release::identity::Identity;
+use crate::release::rules::Caller;
 use crate::release::soak::TriggerWatch;
 use crate::release::state::ReleaseState;
 pub use msg::{Command, Msg};
@@ -153,7 +155,8 @@ pub const LOG_LINES: usize = 500;
 pub struct App {
     pub config: Config,
     pub env: String,
-    pub operator: String,
+    /// Who records: the identity the cluster vouched for, or a claimed name.
+    pub identity: Identity,
     pub now: DateTime<Utc>,
     pub release: Option<ReleaseState>,
     /// Other releases in the state dir, for the open-release picker.
@@ -219,7 +222,7 @@ pub struct ClusterInfo {
 pub struct AppInit {
     pub config: Config,
     pub env: String,
-    pub operator: String,
+    pub identity: Identity,
     pub now: DateTime<Utc>,
     pub log_file: PathBuf,
     pub state_dir: PathBuf,
@@ -233,12 +236,13 @@ pub struct AppInit {
 }
 
 impl AppInit {
-    /// A cockpit with nothing connected yet: no cluster, no metrics, no log file.
+    /// A cockpit with nothing connected yet: no cluster, no metrics, no log file, and
+    /// `operator` a claimed name.
     pub fn new(config: Config, env: String, operator: String, now: DateTime<Utc>) -> Self {
         Self {
             config,
             env,
-            operator,
+            identity: Identity::claimed(operator),
             now,
             log_file: PathBuf::new(),
             state_dir: PathBuf::new(),
@@ -256,11 +260,20 @@ impl App {
         Self::from_init(AppInit::new(config, env, operator, now))
     }
 
+    /// Who asks, as the rules see it: this cockpit's identity, now.
+    pub fn caller(&self) -> Caller<'_> {
+        Caller {
+            author: &self.identity.author,
+            groups: Some(&self.identity.groups),
+            at: self.now,
+        }
+    }
+
     pub fn from_init(init: AppInit) -> Self {
         let AppInit {
             config,
             env,
-            operator,
+            identity,
             now,
             log_file,
             state_dir,
@@ -272,7 +285,7 @@ impl App {
         Self {
             config,
             env,
-            operator,
+            identity,
             now,
             release: None,
             releases: Vec::new(),

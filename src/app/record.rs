@@ -11,7 +11,7 @@ pub fn record(app: &mut App, event: Event) -> Vec<Command> {
         no_release(app);
         return Vec::new();
     };
-    match rules::check(release, &app.config, &event) {
+    match rules::check(release, &app.config, &app.caller(), &event) {
         Ok(()) => vec![Command::Record(event)],
         Err(why) => {
             app.log(Level::Warn, why);
@@ -28,7 +28,7 @@ pub fn no_release(app: &mut App) {
 pub fn record_from_dialog(app: &mut App, event: Event) -> Vec<Command> {
     let refusal = match &app.release {
         None => Some("no release is open".to_string()),
-        Some(r) => rules::check(r, &app.config, &event).err(),
+        Some(r) => rules::check(r, &app.config, &app.caller(), &event).err(),
     };
     match refusal {
         None => {

@@ -7,6 +7,7 @@ pub mod client;
 pub mod error;
 pub mod health;
 pub mod history;
+pub mod identity;
 pub mod migrate;
 pub mod progress;
 pub mod undo;

@@ -8,7 +8,7 @@ use cockpit_sandbox::service::Services;
 use cockpit_sandbox::{kubeconfig, seed, server};
 
 use super::cockpit::{Launch, LocalCluster, launch};
-use super::{CmdResult, environment, operator, usage};
+use super::{CmdResult, apply_contexts, environment, operator, usage};
 use crate::cli::Common;
 use crate::config::Config;
 use crate::release::clock::{Clock, ScaledClock};
@@ -23,7 +23,9 @@ pub fn run(common: &Common, speed: f64, fresh: bool) -> CmdResult {
             "--speed {speed} is out of range (above 0, at most 10000)"
         )));
     }
-    let config = Config::embedded();
+    let mut config = Config::embedded();
+    apply_contexts(common, &mut config)?;
+    demo_access(&mut config);
     let env = environment(common, &config)?;
     let root = common
         .state_dir
@@ -59,12 +61,31 @@ pub fn run(common: &Common, speed: f64, fresh: bool) -> CmdResult {
         env,
         state,
         operator: operator(common),
+        kubeconfig: None,
         release: Some(release),
         create_as: None,
         clock: Arc::new(ScaledClock::new(chrono::Utc::now(), speed)),
         local_cluster: Some(Box::new(start_sandbox)),
         speed,
     })
+}
+
+/// Who may approve in the demo: the sandbox's users, by their groups. Proxy entries are on,
+/// so one person can walk a release alone (each such approval says who entered it).
+fn demo_access(config: &mut Config) {
+    use crate::config::access::Principal;
+    let group = |g: &str| vec![Principal::Group(format!("release-cockpit:{g}"))];
+    config.access.proxy_approvals = true;
+    config.access.approvers = [
+        ("team_lead", group("release-engineers")),
+        ("engineer", group("reviewers")),
+        ("on_call", group("on-call")),
+        ("engineering_manager", group("release-engineers")),
+        ("cto", group("release-engineers")),
+    ]
+    .into_iter()
+    .map(|(role, who)| (role.to_string(), who))
+    .collect();
 }
 
 /// The demo's cluster: the sandbox and its simulated services, on loopback, for as long as

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 
 use crate::cli::Common;
 use crate::config::{self, Config};
+use crate::cluster::identity::Identified;
 use crate::release::store::StateDir;
 
 /// Bad input: a config, a flag or a file the user gave. Exit status 2.
@@ -51,15 +52,48 @@ pub fn usage(msg: impl Into<String>) -> color_eyre::Report {
     color_eyre::Report::new(UsageError(msg.into()))
 }
 
-/// The config the cockpit would use, or every problem with it.
+/// The config the cockpit would use, or every problem with it, with the command line's
+/// `--context` overrides applied.
 pub fn load_config(common: &Common) -> color_eyre::Result<Config> {
-    match config::locate(common.config.as_deref()) {
-        None => Ok(Config::embedded()),
-        Some(path) => {
-            Config::from_file(&path).map_err(|problems| usage(config::describe_problems(&problems)))
-        }
-    }
+    let mut config = match config::locate(common.config.as_deref()) {
+        None => Config::embedded(),
+        Some(path) => Config::from_file(&path)
+            .map_err(|problems| usage(config::describe_problems(&problems)))?,
+    };
+    apply_contexts(common, &mut config)?;
+    Ok(config)
 }
+
+/// `--context ENV=NAME`: each names an environment of the config.
+pub fn apply_contexts(common: &Common, config: &mut Config) -> color_eyre::Result<()> {
+    for (env, context) in &common.contexts {
+        let known: Vec<String> = config.environments.keys().cloned().collect();
+        let Some(e) = config.environments.get_mut(env) else {
+            return Err(usage(format!(
+                "--context {env}={context}: there is no environment {env:?} (the config has: {})",
+                known.join(", ")
+            )));
+        };
+        e.kube_context = context.clone();
+    }
+    Ok(())
+}
+
+/// Who is asking, as the clusters tell (`--kubeconfig`, the contexts), else the claimed
+/// `operator` name; for the commands that write (`record`).
+pub fn identify(common: &Common, config: &Config) -> color_eyre::Result<Identified> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    Ok(runtime.block_on(async {
+        let clients = cockpit::setup::connect_clients(config, common.kubeconfig.as_deref()).await;
+        crate::cluster::identity::identify(config, &clients, &operator(common), IDENTIFY_TIMEOUT)
+            .await
+    }))
+}
+
+/// How long a cluster has to say who we are before the claimed name is used.
+pub const IDENTIFY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 pub fn state_dir(common: &Common, config: &Config) -> StateDir {
     match &common.state_dir {

@@ -85,6 +85,7 @@ fn read_config(origin: &str, user: &Cursor, default: &Cursor) -> Option<Config> 
         c.finish();
         roles
     });
+    let access = pick("access").and_then(|c| super::access::read_access(&c, roles.as_ref()));
     let environments = pick("environments").and_then(|c| read_environments(&c));
     let procedure_c = pick("procedure");
     let procedure = procedure_c.as_ref().and_then(read_procedure);
@@ -106,6 +107,7 @@ fn read_config(origin: &str, user: &Cursor, default: &Cursor) -> Option<Config> 
         schedule: schedule?,
         environments: environments?,
         roles: roles?,
+        access: access?,
         release_types: release_types?,
         procedure: procedure?,
         checkpoints: checkpoints?,

@@ -1,6 +1,7 @@
 //! Typed configuration. A user's file overrides the embedded default table by table: any
 //! top-level table the file leaves out comes from `assets/default.toml`.
 
+pub mod access;
 mod load;
 mod names;
 mod procedure;
@@ -172,6 +173,8 @@ pub struct Config {
     pub schedule: Schedule,
     pub environments: BTreeMap<String, Environment>,
     pub roles: Roles,
+    /// Who may approve as which role, and how approvals may be entered.
+    pub access: access::Access,
     /// In the order the file lists them.
     pub release_types: Vec<ReleaseTypeSpec>,
     pub procedure: Procedure,

@@ -191,6 +191,22 @@ impl<'a> Cursor<'a> {
             .collect()
     }
 
+    /// Every entry of a table whose keys are chosen by the user, each read as a list of
+    /// strings.
+    pub fn named_str_lists(&self) -> Vec<(String, Vec<String>)> {
+        let keys: Vec<String> = self.table.iter().map(|(k, _)| k.to_string()).collect();
+        keys.into_iter()
+            .filter_map(|k| {
+                let v = self.opt_str_list(&k)?;
+                self.src
+                    .asked
+                    .borrow_mut()
+                    .remove(&generic(&join(&self.path, &k)));
+                Some((k, v))
+            })
+            .collect()
+    }
+
     /// Whether this table came from the given file (the user's, or the embedded default).
     pub fn is_from(&self, src: &Source) -> bool {
         std::ptr::eq(self.src, src)

@@ -49,3 +49,20 @@ impl From<&str> for Author {
         Self::claimed(name)
     }
 }
+
+/// Who the cockpit records as: the author, and the groups the cluster reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub author: Author,
+    pub groups: Vec<String>,
+}
+
+impl Identity {
+    /// A claimed name with no groups (`--user`, `$USER`: no cluster vouched).
+    pub fn claimed(name: impl Into<String>) -> Self {
+        Self {
+            author: Author::claimed(name),
+            groups: Vec::new(),
+        }
+    }
+}

@@ -29,6 +29,16 @@ fn gate_span<'a>(gate: &Gate, theme: &Theme) -> Span<'a> {
     }
 }
 
+/// Who the cockpit records as: a name the cluster vouched for, or a claim, marked.
+fn identity_span<'a>(app: &App, theme: &Theme) -> Span<'a> {
+    let author = &app.identity.author;
+    if author.is_verified() {
+        Span::styled(format!("{} \u{2713}", author.name), theme.ok())
+    } else {
+        Span::styled(author.to_string(), theme.warn())
+    }
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, gates: Option<&Gates>, theme: &Theme) {
     let env = app.config.environment(&app.env);
     let mut first = vec![
@@ -63,7 +73,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, gates: Option<&Gates>, the
         }
         None => first.push(Span::styled("no release open (n: new)", theme.warn())),
     }
-    first.push(Span::raw(format!(" │ {}", app.operator)));
+    first.push(Span::raw(" │ "));
+    first.push(identity_span(app, theme));
     let decided = app.release.as_ref().is_some_and(|r| r.decision.is_some());
     // Sized to fit 80 columns: the calendar (and the go/no-go countdown), then the gates;
     // in the soak window, where it stands and any trigger that fired, first.

@@ -156,9 +156,9 @@ fn actions_are_checked_before_anything_is_journaled_or_sent() {
             commit_sha: None,
         },
     };
-    let why = rules::check(r, &c.app.config, &deploy("9.9.9")).unwrap_err();
+    let why = rules::check(r, &c.app.config, &c.app.caller(), &deploy("9.9.9")).unwrap_err();
     assert!(why.contains("cannot deploy 9.9.9"), "{why}");
-    let why = rules::check(r, &c.app.config, &deploy("1.2.3")).unwrap_err();
+    let why = rules::check(r, &c.app.config, &c.app.caller(), &deploy("1.2.3")).unwrap_err();
     assert!(why.starts_with("staging is gated"), "{why}");
     let rollback = |reason: &str| Event::ActionStarted {
         task: TaskId(1),
@@ -169,18 +169,18 @@ fn actions_are_checked_before_anything_is_journaled_or_sent() {
         },
     };
     assert_eq!(
-        rules::check(r, &c.app.config, &rollback("  ")).unwrap_err(),
+        rules::check(r, &c.app.config, &c.app.caller(), &rollback("  ")).unwrap_err(),
         "a rollback needs a reason"
     );
     // A rollback is never gated: the on-call must always be able to undo.
-    rules::check(r, &c.app.config, &rollback("error rate 7%")).unwrap();
+    rules::check(r, &c.app.config, &c.app.caller(), &rollback("error rate 7%")).unwrap();
     let nowhere = Event::ActionStarted {
         task: TaskId(1),
         env: "qa".into(),
         action: Action::Health { urls: vec![] },
     };
     assert!(
-        rules::check(r, &c.app.config, &nowhere)
+        rules::check(r, &c.app.config, &c.app.caller(), &nowhere)
             .unwrap_err()
             .contains("no environment \"qa\"")
     );
@@ -193,7 +193,7 @@ fn actions_are_checked_before_anything_is_journaled_or_sent() {
             duration_ms: 0,
         },
     };
-    assert!(rules::check(r, &c.app.config, &finish_unknown).is_err());
+    assert!(rules::check(r, &c.app.config, &c.app.caller(), &finish_unknown).is_err());
 }
 
 #[tokio::test]

@@ -154,7 +154,7 @@ fn confirm_go(app: &mut App) {
     if let Some(Err(why)) = app
         .release
         .as_ref()
-        .map(|r| rules::check(r, &app.config, &event))
+        .map(|r| rules::check(r, &app.config, &app.caller(), &event))
     {
         refuse_in_dialog(app, why);
         return;
@@ -169,7 +169,7 @@ fn confirm_go(app: &mut App) {
         vec![
             format!(
                 "Decided by {} at {}.",
-                app.operator,
+                app.identity.author,
                 app.now.format("%H:%M UTC")
             ),
             "Production still waits for its other gates.".into(),
@@ -210,7 +210,7 @@ pub fn validate_staging(app: &mut App) {
         no_release(app);
         return;
     };
-    if let Err(why) = rules::check(release, &app.config, &event) {
+    if let Err(why) = rules::check(release, &app.config, &app.caller(), &event) {
         app.log(Level::Warn, why);
         return;
     }

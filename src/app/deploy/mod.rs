@@ -156,7 +156,7 @@ fn refusal(app: &App, env: &str, task: TaskId, action: &Action) -> Option<String
         env: env.to_string(),
         action: action.clone(),
     };
-    rules::check(release, &app.config, &event)
+    rules::check(release, &app.config, &app.caller(), &event)
         .err()
         .map(|why| format!("refused: {why}"))
 }

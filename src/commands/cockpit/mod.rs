@@ -2,7 +2,7 @@
 //! terminal is taken over, so a mistake prints a message and exits 2 with nothing written.
 
 mod event_loop;
-mod setup;
+pub mod setup;
 
 use std::sync::Arc;
 
@@ -12,10 +12,11 @@ use super::{CmdResult, environment, load_config, operator, state_dir, usage};
 use crate::app::{App, AppInit, Level, Msg};
 use crate::cli::Common;
 use crate::config::Config;
+use crate::cluster::identity;
 use crate::logging;
 use crate::release::clock::{Clock, SystemClock};
 use crate::release::identity::Author;
-use crate::release::store::{StateDir, StoreError, parse_version};
+use crate::release::store::{OpenRelease, StateDir, StoreError, parse_version};
 use crate::runtime::Runtime;
 
 /// A cluster running in the cockpit's own process, on loopback (the demo's sandbox): its
@@ -44,7 +45,10 @@ pub struct Launch {
     pub config: Config,
     pub env: String,
     pub state: StateDir,
+    /// The name to record under when no cluster says who we are (unverified).
     pub operator: String,
+    /// `--kubeconfig`: else `$KUBECONFIG`, `~/.kube/config`; the demo's is its sandbox's.
+    pub kubeconfig: Option<std::path::PathBuf>,
     pub release: Option<semver::Version>,
     pub create_as: Option<String>,
     pub clock: Arc<dyn Clock>,
@@ -67,6 +71,7 @@ pub fn run(common: &Common, release: Option<&str>, create_as: Option<&str>) -> C
         env,
         state,
         operator: operator(common),
+        kubeconfig: common.kubeconfig.clone(),
         release: version,
         create_as: create_as.map(String::from),
         clock: Arc::new(SystemClock),
@@ -79,7 +84,38 @@ fn store_error(e: StoreError) -> color_eyre::Report {
     usage(e.to_string())
 }
 
-pub fn launch(l: Launch) -> CmdResult {
+/// Opens (or creates, as `author`) the release the cockpit starts on, if there is one.
+fn open_release(l: &Launch, author: &Author) -> color_eyre::Result<Option<OpenRelease>> {
+    let version = l.release.clone().or_else(|| l.state.current());
+    Ok(match &version {
+        Some(v) => {
+            let create_as = l
+                .create_as
+                .clone()
+                .or_else(|| l.config.release_types.first().map(|t| t.id.clone()))
+                .unwrap_or_default();
+            let o = l
+                .state
+                .open_or_create(
+                    &l.config,
+                    v,
+                    &create_as,
+                    author,
+                    l.clock.now(),
+                )
+                .map_err(store_error)?;
+            if let Err(e) = l.state.set_current(v) {
+                tracing::warn!("could not remember the current release: {e}");
+            }
+            Some(o)
+        }
+        None => None,
+    })
+
+}
+
+pub fn launch(mut l: Launch) -> CmdResult {
+    let start_local = l.local_cluster.take();
     if let Some(t) = &l.create_as
         && l.config.release_type(t).is_none()
     {
@@ -93,39 +129,13 @@ pub fn launch(l: Launch) -> CmdResult {
         ))
     })?;
     tracing::info!(state = %l.state.root().display(), config = %l.config.origin, "cockpit starting");
-    let version = l.release.clone().or_else(|| l.state.current());
-    let opened = match &version {
-        Some(v) => {
-            let create_as = l
-                .create_as
-                .clone()
-                .or_else(|| l.config.release_types.first().map(|t| t.id.clone()))
-                .unwrap_or_default();
-            let o = l
-                .state
-                .open_or_create(
-                    &l.config,
-                    v,
-                    &create_as,
-                    &Author::claimed(&l.operator),
-                    l.clock.now(),
-                )
-                .map_err(store_error)?;
-            if let Err(e) = l.state.set_current(v) {
-                tracing::warn!("could not remember the current release: {e}");
-            }
-            Some(o)
-        }
-        None => None,
-    };
-
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         // The demo's cluster runs in this process, on loopback, for as long as the cockpit.
-        let local = match l.local_cluster {
+        let local = match start_local {
             Some(start) => Some(
                 start(l.clock.clone(), l.state.root().to_path_buf())
                     .await
@@ -137,8 +147,15 @@ pub fn launch(l: Launch) -> CmdResult {
         if let Some(local) = &local {
             setup::point_at_services(&mut config, &local.services);
         }
-        let clients =
-            setup::connect_clients(&config, local.as_ref().map(|c| c.kubeconfig.as_path())).await;
+        let kubeconfig = local
+            .as_ref()
+            .map(|c| c.kubeconfig.clone())
+            .or(l.kubeconfig.clone());
+        let clients = setup::connect_clients(&config, kubeconfig.as_deref()).await;
+        // Who we are comes before anything is written: even the creation is theirs.
+        let identified =
+            identity::identify(&config, &clients, &l.operator, super::IDENTIFY_TIMEOUT).await;
+        let opened = open_release(&l, &identified.identity.author)?;
         let (tx, rx) = mpsc::unbounded_channel();
         let boards = setup::start_pollers(&l.config, local.as_ref(), l.speed, &l.clock, &tx);
         let mut app = App::from_init(AppInit {
@@ -148,12 +165,16 @@ pub fn launch(l: Launch) -> CmdResult {
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             panic_key: std::env::var_os("RELEASE_COCKPIT_TEST_PANIC").is_some(),
             boards,
+            identity: identified.identity.clone(),
             ..AppInit::new(config.clone(), l.env.clone(), l.operator.clone(), l.clock.now())
         });
+        for note in identified.notes {
+            app.log(Level::Warn, note);
+        }
         let mut rt = Runtime::new(
             config.clone(),
             l.state.clone(),
-            Author::claimed(l.operator),
+            identified.identity.author,
             l.clock.clone(),
             tx.clone(),
         );

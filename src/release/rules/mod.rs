@@ -1,20 +1,47 @@
 //! The procedure's rules, checked before an event is written. A refusal is a sentence the
 //! operator reads, saying what to do instead.
 
+mod approval;
+
+use chrono::{DateTime, Utc};
+
 use super::action::{Action, MigrationDirection, TaskId};
-use super::event::{Event, GoNoGo};
+use super::event::{Entry, Event, GoNoGo};
 use super::gates::{GateStatus, evaluate, missing_approvals, phase_applies};
+use super::identity::Author;
 use super::soak::{self, SoakVerdict};
 use super::state::{ItemStatus, ReleaseState};
 use crate::config::Config;
+pub use crate::release::people::same_person;
 
-/// Names are compared the way people type them: trimmed, any case.
-pub fn same_person(a: &str, b: &str) -> bool {
-    a.trim().to_lowercase() == b.trim().to_lowercase()
+/// Who asks for an event, and when: what the rules about people and time go by.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    pub author: &'a Author,
+    /// The groups the cluster put them in; `None` when not known (an entry read back
+    /// from a journal, which does not record them).
+    pub groups: Option<&'a [String]>,
+    pub at: DateTime<Utc>,
 }
 
-/// Checks whether `event` may be recorded now, as requested by `by`.
-pub fn check(release: &ReleaseState, config: &Config, event: &Event) -> Result<(), String> {
+impl<'a> Caller<'a> {
+    /// The author of a journal entry, as far as the entry tells.
+    pub fn of_entry(entry: &'a Entry, author: &'a Author) -> Self {
+        Self {
+            author,
+            groups: None,
+            at: entry.at,
+        }
+    }
+}
+
+/// Checks whether `event` may be recorded now, as requested by `caller`.
+pub fn check(
+    release: &ReleaseState,
+    config: &Config,
+    caller: &Caller,
+    event: &Event,
+) -> Result<(), String> {
     match event {
         Event::ReleaseCreated { .. } => Err("the release already exists".into()),
         // Whether a check is running right now is the runtime's knowledge, not the
@@ -55,7 +82,9 @@ pub fn check(release: &ReleaseState, config: &Config, event: &Event) -> Result<(
             }
             Ok(())
         }
-        Event::Approved { role, name } => check_approval(release, config, role, name),
+        Event::Approved { role, name } => {
+            approval::check(release, config, caller, role, name)
+        }
         Event::ApprovalRevoked { role } => {
             if release.approvals.contains_key(role) {
                 Ok(())
@@ -145,6 +174,11 @@ pub fn check(release: &ReleaseState, config: &Config, event: &Event) -> Result<(
         Event::CheckpointAcknowledged { at_minutes, .. } => {
             soak_open(release, config)?;
             known_checkpoint(config, *at_minutes)?;
+            if let Some(w) = soak::window(release, config)
+                && caller.at < w.t0 + chrono::Duration::minutes(*at_minutes)
+            {
+                return Err(format!("T+{at_minutes} is not due yet"));
+            }
             if let Some((by, _)) = release.soak.acks.get(at_minutes) {
                 return Err(format!("T+{at_minutes} is already acknowledged by {by}"));
             }
@@ -179,10 +213,17 @@ pub fn check(release: &ReleaseState, config: &Config, event: &Event) -> Result<(
             if release.soak.verdict.is_some() {
                 return Err("the release is already concluded".into());
             }
+            let window = soak::window(release, config).ok_or(
+                "nothing to conclude: production was not deployed, so no soak window opened",
+            )?;
             match verdict {
                 SoakVerdict::Stable { reason } => {
-                    soak::window(release, config)
-                        .ok_or("nothing to declare stable: production was not deployed")?;
+                    if caller.at < window.end {
+                        return Err(format!(
+                            "the soak window runs {} more; stable is declared at its end",
+                            super::schedule::human_duration(window.end - caller.at)
+                        ));
+                    }
                     let breaches = soak::breaches(release, config);
                     if !breaches.is_empty() && reason.as_deref().is_none_or(|r| r.trim().is_empty())
                     {
@@ -261,63 +302,6 @@ fn open_item(
             Err(format!("{item} is already waived (by {})", signed.by))
         }
     }
-}
-
-fn check_approval(
-    release: &ReleaseState,
-    config: &Config,
-    role: &str,
-    name: &str,
-) -> Result<(), String> {
-    let spec = config
-        .release_type(&release.release_type)
-        .ok_or_else(|| unknown_type(config, &release.release_type))?;
-    let title = config.roles.title(role);
-    if name.trim().is_empty() {
-        return Err("an approval needs the approver's name".into());
-    }
-    let Some(req) = spec
-        .approvals
-        .iter()
-        .find(|r| r.any_of.iter().any(|x| x == role))
-    else {
-        let needed: Vec<String> = spec
-            .approvals
-            .iter()
-            .map(|r| config.roles.any_of(&r.any_of))
-            .collect();
-        return Err(format!(
-            "a {} release does not need a {title} approval (it needs: {})",
-            spec.id,
-            needed.join(" + ")
-        ));
-    };
-    if let Some((filled, existing)) = req
-        .any_of
-        .iter()
-        .find_map(|r| release.approvals.get(r).map(|a| (r, a)))
-    {
-        return Err(format!(
-            "{} already approved as {}; that requirement is met",
-            existing.name,
-            config.roles.title(filled)
-        ));
-    }
-    // Approvals kept from before a type change count only if this type needs their role.
-    let required = |r: &String| spec.approvals.iter().any(|q| q.any_of.contains(r));
-    if let Some((other, _)) = release
-        .approvals
-        .iter()
-        .filter(|(r, _)| required(r))
-        .find(|(_, a)| same_person(&a.name, name))
-    {
-        return Err(format!(
-            "{} already approved as {}; one person cannot fill two required roles",
-            name.trim(),
-            config.roles.title(other)
-        ));
-    }
-    Ok(())
 }
 
 /// Whether an action may start: the environment's gate, the release's own version, a
@@ -441,6 +425,15 @@ mod tests {
         }
     }
 
+    fn caller() -> Caller<'static> {
+        static ALICE: std::sync::LazyLock<Author> = std::sync::LazyLock::new(|| "alice".into());
+        Caller {
+            author: &ALICE,
+            groups: None,
+            at: "2026-11-26T10:00:00Z".parse().unwrap(),
+        }
+    }
+
     fn start(task: u64, env: &str, action: Action) -> Event {
         Event::ActionStarted {
             task: TaskId(task),
@@ -466,15 +459,15 @@ mod tests {
             entry(2, start(1, "staging", rollback())),
         ];
         let release = ReleaseState::from_entries(&entries).unwrap();
-        let refused = check(&release, &config, &start(2, "staging", rollback())).unwrap_err();
+        let refused = check(&release, &config, &caller(), &start(2, "staging", rollback())).unwrap_err();
         assert_eq!(
             refused,
             "#1 rollback (undo to the previous revision) is running in staging; one change to \
              an environment at a time (wait, or X to cancel it)"
         );
         // Another environment, or a read-only action, may run alongside.
-        check(&release, &config, &start(2, "production", rollback())).unwrap();
-        check(&release, &config, &start(2, "staging", health())).unwrap();
+        check(&release, &config, &caller(), &start(2, "production", rollback())).unwrap();
+        check(&release, &config, &caller(), &start(2, "staging", health())).unwrap();
         // Once its end is journaled, the environment takes the next change.
         entries.push(entry(
             3,
@@ -489,6 +482,6 @@ mod tests {
             },
         ));
         let release = ReleaseState::from_entries(&entries).unwrap();
-        check(&release, &config, &start(2, "staging", rollback())).unwrap();
+        check(&release, &config, &caller(), &start(2, "staging", rollback())).unwrap();
     }
 }
