@@ -2,6 +2,7 @@
 
 use super::{App, Level};
 use crate::release::event::{Entry, Event, GoNoGo};
+use crate::release::people::same_person;
 use crate::release::soak::SoakVerdict;
 
 pub(super) fn event_name(event: &Event) -> &'static str {
@@ -43,7 +44,12 @@ pub(super) fn level_of(event: &Event) -> Level {
 
 /// The log line for a journaled event.
 pub(super) fn describe(app: &App, entry: &Entry) -> String {
-    let by = &entry.by;
+    // A name no cluster vouched for says so wherever it is shown.
+    let by = &if entry.verified_by.is_some() {
+        entry.by.clone()
+    } else {
+        format!("{} (unverified)", entry.by)
+    };
     match &entry.event {
         Event::ReleaseCreated {
             version,
@@ -64,6 +70,9 @@ pub(super) fn describe(app: &App, entry: &Entry) -> String {
                 "not ticked"
             }
         ),
+        Event::Approved { role, name } if same_person(name, &entry.by) => {
+            format!("{by} approved as {}", app.config.roles.title(role))
+        }
         Event::Approved { role, name } => format!(
             "{name} approved as {} (entered by {by})",
             app.config.roles.title(role)

@@ -180,6 +180,8 @@ pub struct App {
     pub cluster: Option<ClusterInfo>,
     /// Environments whose cluster cannot be reached (no context, bad kubeconfig), and why.
     pub unreachable: BTreeMap<String, String>,
+    /// What each environment's API server said the cockpit's identity may not do.
+    pub denied: BTreeMap<String, Vec<crate::cluster::identity::Request>>,
     /// Every environment's gauges, when a metrics source is connected. All are read, not
     /// only the one on screen: the soak window's triggers watch production while the
     /// engineer looks at staging.
@@ -305,6 +307,7 @@ impl App {
             collapsed_phases: BTreeSet::new(),
             cluster,
             unreachable: BTreeMap::new(),
+            denied: BTreeMap::new(),
             boards,
             views: BTreeMap::new(),
             tasks: BTreeMap::new(),

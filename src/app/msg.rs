@@ -63,6 +63,12 @@ pub enum Msg {
         env: String,
         error: Option<String>,
     },
+    /// What the API server refuses the cockpit's identity in `env` (SelfSubjectAccessReview),
+    /// asked when its client is made, so an action is refused before its confirmation.
+    Permissions {
+        env: String,
+        denied: Vec<crate::cluster::identity::Request>,
+    },
     /// The live view's watchers of `env` are starting: its view exists, empty, until
     /// their first lists arrive.
     Watching {

@@ -88,6 +88,21 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
             }
             Vec::new()
         }
+        Msg::Permissions { env, denied } => {
+            if !denied.is_empty() {
+                let what: Vec<String> = denied.iter().map(|r| r.describe()).collect();
+                app.log(
+                    Level::Warn,
+                    format!(
+                        "{} may not {} (the API server's answer)",
+                        app.identity.author.name,
+                        what.join(", or ")
+                    ),
+                );
+            }
+            app.denied.insert(env, denied);
+            Vec::new()
+        }
         Msg::Watching { env } => {
             deploy::on_watching(app, &env);
             Vec::new()

@@ -9,8 +9,8 @@ use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
 };
-use kube::api::{Api, PostParams};
 use kube::Client;
+use kube::api::{Api, PostParams};
 
 use super::error::ActionError;
 use crate::config::Config;
@@ -57,11 +57,43 @@ pub struct Request {
 impl Request {
     /// "patch deployments in production": how a refusal names it.
     pub fn describe(&self) -> String {
-        format!(
-            "{} {} in {}",
-            self.verb, self.resource, self.namespace
-        )
+        format!("{} {} in {}", self.verb, self.resource, self.namespace)
     }
+}
+
+impl Request {
+    /// What the cockpit's writes in `env` need: patching its Deployment (deploys and
+    /// rollbacks) and creating Jobs (migrations).
+    pub fn for_actions(env: &crate::config::Environment) -> Vec<Request> {
+        vec![
+            Request {
+                verb: "patch",
+                group: "apps",
+                resource: "deployments",
+                namespace: env.namespace.clone(),
+                name: Some(env.deployment.clone()),
+            },
+            Request {
+                verb: "create",
+                group: "batch",
+                resource: "jobs",
+                namespace: env.namespace.clone(),
+                name: None,
+            },
+        ]
+    }
+}
+
+/// Which of `requests` the API server says no to; `Err` when it could not be asked (the
+/// actions then learn it from their own answer).
+pub async fn denied(client: &Client, requests: Vec<Request>) -> Result<Vec<Request>, String> {
+    let mut out = Vec::new();
+    for req in requests {
+        if !may(client, &req).await.map_err(|e| e.to_string())? {
+            out.push(req);
+        }
+    }
+    Ok(out)
 }
 
 /// Whether the API server would allow `req`; `Err` when it could not be asked.

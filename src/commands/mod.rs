@@ -15,8 +15,8 @@ pub mod status;
 use std::path::PathBuf;
 
 use crate::cli::Common;
-use crate::config::{self, Config};
 use crate::cluster::identity::Identified;
+use crate::config::{self, Config};
 use crate::release::store::StateDir;
 
 /// Bad input: a config, a flag or a file the user gave. Exit status 2.

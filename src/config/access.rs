@@ -63,7 +63,9 @@ impl Default for Access {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MayApprove {
     Yes,
-    No { allowed: Vec<Principal> },
+    No {
+        allowed: Vec<Principal>,
+    },
     /// The role is mapped by group, and the person's groups are not known (a name entered
     /// for someone else, or an entry read back from a journal).
     Unknown,
@@ -75,9 +77,9 @@ impl Access {
         let Some(allowed) = self.approvers.get(role) else {
             return MayApprove::Yes;
         };
-        let by_name = allowed
-            .iter()
-            .any(|p| matches!(p, Principal::User(u) if crate::release::people::same_person(u, name)));
+        let by_name = allowed.iter().any(
+            |p| matches!(p, Principal::User(u) if crate::release::people::same_person(u, name)),
+        );
         let by_group = groups.is_some_and(|gs| {
             allowed
                 .iter()
@@ -136,16 +138,14 @@ pub fn read_access(c: &Cursor, roles: Option<&Roles>) -> Option<Access> {
                 .iter()
                 .find(|n| n.trim().is_empty() || n.trim() == "group:")
             {
-                a.report(
-                    &role,
-                    format!("{bad:?} is not a username or group:NAME"),
-                );
+                a.report(&role, format!("{bad:?} is not a username or group:NAME"));
                 ok = false;
                 continue;
             }
-            access
-                .approvers
-                .insert(role, names.iter().map(|n| Principal::parse(n.trim())).collect());
+            access.approvers.insert(
+                role,
+                names.iter().map(|n| Principal::parse(n.trim())).collect(),
+            );
         }
         a.finish();
     }

@@ -12,6 +12,7 @@ pub mod journal;
 pub mod people;
 pub use crate::config::procedure_spec as procedure;
 pub mod progress;
+pub mod replay;
 pub mod rules;
 pub mod runbook;
 pub mod schedule;

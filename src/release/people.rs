@@ -29,10 +29,7 @@ pub fn look_alike(a: &str, b: &str) -> bool {
 }
 
 /// The first of `others` that `name` looks like without being it.
-pub fn look_alike_of<'a>(
-    name: &str,
-    others: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn look_alike_of<'a>(name: &str, others: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     others.into_iter().find(|o| look_alike(name, o))
 }
 
@@ -55,7 +52,10 @@ mod tests {
         assert!(!same_person(cyrillic, "alice"));
         assert!(look_alike(cyrillic, "alice"));
         assert!(look_alike("rn", "m"), "rn reads as m");
-        assert!(!look_alike("alice", "Alice"), "the same name is not a look-alike");
+        assert!(
+            !look_alike("alice", "Alice"),
+            "the same name is not a look-alike"
+        );
         assert!(!look_alike("bob", "alice"));
         assert_eq!(look_alike_of("b\u{043e}b", ["alice", "bob"]), Some("bob"));
     }

@@ -214,6 +214,18 @@ impl Runtime {
     /// rules refuse an action that could not reach a cluster before anything is journaled.
     pub fn set_client(&mut self, app: &mut App, env: &str, client: Result<kube::Client, String>) {
         let error = client.as_ref().err().cloned();
+        if let (Ok(c), Some(environment)) = (&client, self.config.environment(env)) {
+            let (c, tx, env) = (c.clone(), self.tx.clone(), env.to_string());
+            let requests = crate::cluster::identity::Request::for_actions(environment);
+            tokio::spawn(async move {
+                match crate::cluster::identity::denied(&c, requests).await {
+                    Ok(denied) => {
+                        let _ = tx.send(Msg::Permissions { env, denied });
+                    }
+                    Err(e) => tracing::info!(%env, "could not ask what we may do: {e}"),
+                }
+            });
+        }
         self.clients.insert(env.to_string(), client);
         self.process(
             app,

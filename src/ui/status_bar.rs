@@ -75,6 +75,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, gates: Option<&Gates>, the
     }
     first.push(Span::raw(" │ "));
     first.push(identity_span(app, theme));
+    // Who is recording matters more than the product's name: that goes first when the
+    // line is too long (a protected environment and an unverified name at 80 columns).
+    let width: usize = first.iter().map(|s| s.content.chars().count()).sum();
+    if width > usize::from(area.width) {
+        first[0] = Span::raw(" ");
+        first[1] = Span::raw("env ");
+    }
     let decided = app.release.as_ref().is_some_and(|r| r.decision.is_some());
     // Sized to fit 80 columns: the calendar (and the go/no-go countdown), then the gates;
     // in the soak window, where it stands and any trigger that fired, first.

@@ -93,7 +93,7 @@ fn a_tick_made_with_the_keyboard_survives_quit_and_reopen() {
     // The selection starts on the phase header; `j` moves to the first item.
     tmux.press("j");
     tmux.press("Space");
-    tmux.wait_for_text("alice ticked code-freeze");
+    tmux.wait_for_text("alice (unverified) ticked code-freeze");
     tmux.press("q");
     let (codes, screen) = wait_for_exits(&tmux, 1);
     assert_eq!(

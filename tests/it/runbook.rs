@@ -173,7 +173,13 @@ fn actions_are_checked_before_anything_is_journaled_or_sent() {
         "a rollback needs a reason"
     );
     // A rollback is never gated: the on-call must always be able to undo.
-    rules::check(r, &c.app.config, &c.app.caller(), &rollback("error rate 7%")).unwrap();
+    rules::check(
+        r,
+        &c.app.config,
+        &c.app.caller(),
+        &rollback("error rate 7%"),
+    )
+    .unwrap();
     let nowhere = Event::ActionStarted {
         task: TaskId(1),
         env: "qa".into(),

@@ -286,7 +286,12 @@ impl Soak {
     }
 
     /// `a`, the role picked, the approver's name typed.
+    /// `name` approves, signed in as themselves for it (the approver records their own).
     fn approve(&mut self, role: &str, name: &str) {
+        let me = self.app.identity.clone();
+        let them = release_cockpit::release::identity::Identity::claimed(name);
+        self.rt.operator = them.author.clone();
+        self.app.identity = them;
         self.char('a');
         let Some(Modal::Pick(p)) = &self.app.modal else {
             panic!("approve did not open a picker: {:?}", self.app.modal);
@@ -301,9 +306,14 @@ impl Soak {
             self.char('j');
         }
         self.key(KeyCode::Enter);
-        if matches!(self.app.modal, Some(Modal::Input(_))) {
-            self.answer(name);
-        }
+        assert!(
+            matches!(self.app.modal, Some(Modal::Confirm(_))),
+            "an approval is confirmed: {:?}",
+            self.app.modal
+        );
+        self.key(KeyCode::Enter);
+        self.rt.operator = me.author.clone();
+        self.app.identity = me;
     }
 
     fn release(&self) -> &ReleaseState {

@@ -4,6 +4,7 @@
 use super::dialog::{Choice, Confirm, Input, Pick};
 use super::record::{no_release, record_from_dialog, refuse_in_dialog};
 use super::{Answer, App, Command, Level, Modal, releases};
+use crate::config::access::MayApprove;
 use crate::release::event::{Event, GoNoGo};
 use crate::release::rules;
 
@@ -89,11 +90,7 @@ pub fn on_intent(app: &mut App, intent: Intent) -> Vec<Command> {
 pub fn on_answer(app: &mut App, answer: ApprovalAnswer, text: String) -> Vec<Command> {
     match answer {
         ApprovalAnswer::ApproveAs { role } => {
-            app.modal = Some(Modal::Input(Input::new(
-                format!("Approval as {}", app.config.roles.title(&role)),
-                "Approver's name",
-                ApprovalAnswer::ApproverName { role },
-            )));
+            approve_as(app, role);
             Vec::new()
         }
         ApprovalAnswer::ApproverName { role } => {
@@ -227,6 +224,45 @@ pub fn validate_staging(app: &mut App) {
     )));
 }
 
+/// After the role: the approval is the approver's own, recorded under the cockpit's
+/// identity once confirmed; where the config allows proxy entries, the name is asked
+/// (the operator's own to start with), and another's says it was entered for them.
+fn approve_as(app: &mut App, role: String) {
+    let title = app.config.roles.title(&role).to_string();
+    let me = app.identity.author.clone();
+    if app.config.access.proxy_approvals {
+        let mut input = Input::new(
+            format!("Approval as {title}"),
+            format!("Approver: you ({me}), or whose approval you enter for them"),
+            ApprovalAnswer::ApproverName { role },
+        );
+        input.input = me.name;
+        app.modal = Some(Modal::Input(input));
+        return;
+    }
+    let event = Event::Approved {
+        role,
+        name: me.name.clone(),
+    };
+    let refused = app
+        .release
+        .as_ref()
+        .map(|r| rules::check(r, &app.config, &app.caller(), &event));
+    if let Some(Err(why)) = refused {
+        refuse_in_dialog(app, why);
+        return;
+    }
+    let vouched = match &me.verified_by {
+        Some(env) => format!("{}, as {env}'s API server knows you.", me.name),
+        None => format!("{me}: no cluster vouched for this name."),
+    };
+    app.modal = Some(Modal::Confirm(Confirm::new(
+        format!("Approve as {title}?"),
+        vec![format!("Recorded as {vouched}")],
+        Answer::Record(event),
+    )));
+}
+
 fn role_label(app: &App, role: &str) -> String {
     format!("{} ({role})", app.config.roles.title(role))
 }
@@ -253,7 +289,8 @@ fn open_approve(app: &mut App) {
                     ApprovalAnswer::ApproveAs { role: role.clone() },
                 )
                 .disabled(
-                    met.map(|(r, a)| format!("met by {} as {}", a.name, app.config.roles.title(r))),
+                    met.map(|(r, a)| format!("met by {} as {}", a.name, app.config.roles.title(r)))
+                        .or_else(|| not_mine(app, role)),
                 ),
             );
         }
@@ -262,6 +299,23 @@ fn open_approve(app: &mut App) {
         format!("Approve {} as", release.version),
         options,
     )));
+}
+
+/// Why the cockpit's identity may not approve as `role`, when approvals are only ever the
+/// approver's own (no proxy entries).
+fn not_mine(app: &App, role: &str) -> Option<String> {
+    if app.config.access.proxy_approvals {
+        return None;
+    }
+    let me = &app.identity;
+    match app
+        .config
+        .access
+        .may_approve(role, &me.author.name, Some(&me.groups))
+    {
+        MayApprove::No { .. } => Some(format!("not for {}", me.author.name)),
+        _ => None,
+    }
 }
 
 fn open_revoke(app: &mut App) {
@@ -279,7 +333,10 @@ fn open_revoke(app: &mut App) {
         .map(|(role, a)| {
             Choice::new(
                 role.clone(),
-                format!("{}: {}", role_label(app, role), a.name),
+                match a.proxy() {
+                    Some(by) => format!("{}: {} (entered by {by})", role_label(app, role), a.name),
+                    None => format!("{}: {}", role_label(app, role), a.name),
+                },
                 ApprovalAnswer::Revoke { role: role.clone() },
             )
         })

@@ -151,6 +151,9 @@ fn refusal(app: &App, env: &str, task: TaskId, action: &Action) -> Option<String
     if touches_cluster && let Some(why) = no_cluster(app, env) {
         return Some(format!("refused: {why}"));
     }
+    if let Some(why) = forbidden(app, env, action) {
+        return Some(format!("refused: {why}"));
+    }
     let event = Event::ActionStarted {
         task,
         env: env.to_string(),
@@ -159,6 +162,26 @@ fn refusal(app: &App, env: &str, task: TaskId, action: &Action) -> Option<String
     rules::check(release, &app.config, &app.caller(), &event)
         .err()
         .map(|why| format!("refused: {why}"))
+}
+
+/// The API server's no to what `action` must do in `env`, if it said no when asked.
+fn forbidden(app: &App, env: &str, action: &Action) -> Option<String> {
+    let (verb, resource) = match action {
+        Action::Deploy { .. } | Action::Rollback { .. } => ("patch", "deployments"),
+        Action::Migrate { .. } => ("create", "jobs"),
+        _ => return None,
+    };
+    app.denied
+        .get(env)?
+        .iter()
+        .find(|r| r.verb == verb && r.resource == resource)
+        .map(|r| {
+            format!(
+                "you ({}) may not {} (the API server's answer to a SelfSubjectAccessReview)",
+                app.identity.author.name,
+                r.describe()
+            )
+        })
 }
 
 /// Why `env` has no cluster to act on, if it has none.

@@ -11,8 +11,8 @@ use tokio::sync::mpsc;
 use super::{CmdResult, environment, load_config, operator, state_dir, usage};
 use crate::app::{App, AppInit, Level, Msg};
 use crate::cli::Common;
-use crate::config::Config;
 use crate::cluster::identity;
+use crate::config::Config;
 use crate::logging;
 use crate::release::clock::{Clock, SystemClock};
 use crate::release::identity::Author;
@@ -96,13 +96,7 @@ fn open_release(l: &Launch, author: &Author) -> color_eyre::Result<Option<OpenRe
                 .unwrap_or_default();
             let o = l
                 .state
-                .open_or_create(
-                    &l.config,
-                    v,
-                    &create_as,
-                    author,
-                    l.clock.now(),
-                )
+                .open_or_create(&l.config, v, &create_as, author, l.clock.now())
                 .map_err(store_error)?;
             if let Err(e) = l.state.set_current(v) {
                 tracing::warn!("could not remember the current release: {e}");
@@ -111,7 +105,6 @@ fn open_release(l: &Launch, author: &Author) -> color_eyre::Result<Option<OpenRe
         }
         None => None,
     })
-
 }
 
 pub fn launch(mut l: Launch) -> CmdResult {

@@ -82,9 +82,7 @@ pub fn check(
             }
             Ok(())
         }
-        Event::Approved { role, name } => {
-            approval::check(release, config, caller, role, name)
-        }
+        Event::Approved { role, name } => approval::check(release, config, caller, role, name),
         Event::ApprovalRevoked { role } => {
             if release.approvals.contains_key(role) {
                 Ok(())
@@ -459,14 +457,26 @@ mod tests {
             entry(2, start(1, "staging", rollback())),
         ];
         let release = ReleaseState::from_entries(&entries).unwrap();
-        let refused = check(&release, &config, &caller(), &start(2, "staging", rollback())).unwrap_err();
+        let refused = check(
+            &release,
+            &config,
+            &caller(),
+            &start(2, "staging", rollback()),
+        )
+        .unwrap_err();
         assert_eq!(
             refused,
             "#1 rollback (undo to the previous revision) is running in staging; one change to \
              an environment at a time (wait, or X to cancel it)"
         );
         // Another environment, or a read-only action, may run alongside.
-        check(&release, &config, &caller(), &start(2, "production", rollback())).unwrap();
+        check(
+            &release,
+            &config,
+            &caller(),
+            &start(2, "production", rollback()),
+        )
+        .unwrap();
         check(&release, &config, &caller(), &start(2, "staging", health())).unwrap();
         // Once its end is journaled, the environment takes the next change.
         entries.push(entry(
@@ -482,6 +492,12 @@ mod tests {
             },
         ));
         let release = ReleaseState::from_entries(&entries).unwrap();
-        check(&release, &config, &caller(), &start(2, "staging", rollback())).unwrap();
+        check(
+            &release,
+            &config,
+            &caller(),
+            &start(2, "staging", rollback()),
+        )
+        .unwrap();
     }
 }

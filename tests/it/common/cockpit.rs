@@ -12,6 +12,7 @@ use release_cockpit::app::{App, Msg};
 use release_cockpit::config::Config;
 use release_cockpit::release::clock::{Clock, ManualClock};
 use release_cockpit::release::gates::{Gates, evaluate};
+use release_cockpit::release::identity::Identity;
 use release_cockpit::release::state::ReleaseState;
 use release_cockpit::release::store::{StateDir, parse_version};
 use release_cockpit::runtime::Runtime;
@@ -210,8 +211,25 @@ impl Cockpit {
         }
     }
 
-    /// Records an approval through the keyboard: `a`, pick the role, type the name.
+    /// `name` records an approval through the keyboard, signed in as themselves (the
+    /// cockpit's identity is theirs for the approval, then alice's again): `a`, pick the
+    /// role, confirm.
     pub fn approve(&mut self, role: &str, name: &str) {
+        let me = self.app.identity.clone();
+        self.sign_in(Identity::claimed(name));
+        self.approve_entering(role, None);
+        self.sign_in(me);
+    }
+
+    /// The cockpit records as `identity` from now on (as if it had been started by them).
+    pub fn sign_in(&mut self, identity: Identity) {
+        self.rt.operator = identity.author.clone();
+        self.app.identity = identity;
+    }
+
+    /// `a`, the role, then the approver's name where the config asks for one (proxy
+    /// entries allowed: `for_whom`, else the operator's own), or the confirmation.
+    pub fn approve_entering(&mut self, role: &str, for_whom: Option<&str>) {
         self.char('a');
         let Some(release_cockpit::app::Modal::Pick(p)) = &self.app.modal else {
             panic!("approve did not open a picker: {:?}", self.app.modal);
@@ -227,8 +245,17 @@ impl Cockpit {
             self.char('j');
         }
         self.enter();
-        if matches!(self.app.modal, Some(release_cockpit::app::Modal::Input(_))) {
-            self.answer(name);
+        match &mut self.app.modal {
+            Some(release_cockpit::app::Modal::Input(input)) => {
+                if let Some(name) = for_whom {
+                    input.input.clear();
+                    self.answer(name);
+                } else {
+                    self.enter();
+                }
+            }
+            Some(release_cockpit::app::Modal::Confirm(_)) => self.enter(),
+            _ => {}
         }
     }
 
