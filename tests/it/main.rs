@@ -33,3 +33,4 @@ mod ui_rollout;
 mod ui_snapshots;
 mod ui_timeline;
 mod update;
+mod approvals;
