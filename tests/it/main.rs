@@ -9,6 +9,7 @@ mod common;
 
 mod checks;
 mod cli_bad_input;
+mod cli_record;
 mod cli_reports;
 mod cluster_actions;
 mod cluster_jobs;
