@@ -1,5 +1,7 @@
 //! The sandbox: a small Kubernetes API server with Deployment, ReplicaSet and Job
 //! controllers and a simulated kubelet, close enough that kubectl and kube-rs cannot tell.
+//! Four built-in users with bearer tokens, and one table of who may do what, stand in for
+//! a real cluster's authentication and RBAC.
 //! It is the demo's cluster and the ground truth of every rollout test.
 
 pub mod admin;
@@ -84,7 +86,7 @@ pub struct Sandbox {
     pub restart_down_ms: AtomicU64,
     /// Made with the sandbox, so a kubeconfig written once stays good across restarts.
     users: Vec<users::SandboxUser>,
-    tls: tls::Identity,
+    tls: tls::ServerTls,
 }
 
 impl Sandbox {
@@ -103,7 +105,7 @@ impl Sandbox {
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             restart_down_ms: AtomicU64::new(500),
             users: users::generate(),
-            tls: tls::Identity::generate(),
+            tls: tls::ServerTls::generate(),
         })
     }
 
@@ -133,7 +135,7 @@ impl Sandbox {
         self.tls.certificate_pem()
     }
 
-    pub(crate) fn tls(&self) -> &tls::Identity {
+    pub(crate) fn tls(&self) -> &tls::ServerTls {
         &self.tls
     }
 

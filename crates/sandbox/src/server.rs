@@ -1,5 +1,5 @@
-//! Serving the sandbox: the HTTP server on loopback (restartable on the same port, state
-//! kept), and the controller loop that runs on every write and on a short timer.
+//! Serving the sandbox: HTTP and HTTPS on one loopback port (restartable on that port,
+//! state kept), and the controller loop that runs on every write and on a short timer.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -25,12 +25,12 @@ const HELLO_LIMIT: Duration = Duration::from_secs(10);
 
 /// The sandbox's certificate (self-signed, for 127.0.0.1, ::1 and localhost) and the TLS
 /// configuration serving it.
-pub struct Identity {
+pub struct ServerTls {
     certificate_pem: String,
     acceptor: TlsAcceptor,
 }
 
-impl Identity {
+impl ServerTls {
     pub fn generate() -> Self {
         let names = ["127.0.0.1", "::1", "localhost"].map(String::from).to_vec();
         // A P-256 key and its certificate fail to generate only if ring itself is broken.
@@ -77,8 +77,8 @@ pub struct PlainOrTls {
 
 impl PlainOrTls {
     /// Serves `listener`, which is bound to `addr`.
-    pub fn new(listener: TcpListener, addr: SocketAddr, identity: &Identity) -> Self {
-        let acceptor = identity.acceptor.clone();
+    pub fn new(listener: TcpListener, addr: SocketAddr, tls: &ServerTls) -> Self {
+        let acceptor = tls.acceptor.clone();
         let (tx, accepted) = mpsc::channel(64);
         let accepting = tokio::spawn(async move {
             loop {
