@@ -117,125 +117,73 @@ fn anonymous_reads_discovery_and_nothing_else() {
     assert!(allowing(&anonymous, &a).is_none());
 }
 
+/// Asserts what `method path?query` parses into: (verb, resource, subresource, name).
+fn parses(method: Method, path: &str, query: &[(&str, &str)], want: [&str; 4]) {
+    let Attributes::Resource(r) = request(method.clone(), path, query) else {
+        panic!("{path} is a resource request");
+    };
+    assert_eq!(
+        [
+            r.verb.as_str(),
+            r.resource.as_str(),
+            r.subresource.as_str(),
+            r.name.as_str()
+        ],
+        want,
+        "{method} {path} {query:?}"
+    );
+}
+
 #[test]
 fn requests_parse_into_verbs_and_resources() {
     let deploy = "/apis/apps/v1/namespaces/production/deployments";
-    let cases: &[(Method, String, &[(&str, &str)], &str, &str, &str, &str)] = &[
-        (
-            Method::GET,
-            format!("{deploy}/web"),
-            &[],
-            "get",
-            "deployments",
-            "",
-            "web",
-        ),
-        (
-            Method::GET,
-            deploy.into(),
-            &[],
-            "list",
-            "deployments",
-            "",
-            "",
-        ),
-        (
-            Method::GET,
-            deploy.into(),
-            &[("watch", "true")],
-            "watch",
-            "deployments",
-            "",
-            "",
-        ),
-        (
-            Method::GET,
-            deploy.into(),
-            &[("fieldSelector", "metadata.name=web"), ("watch", "1")],
-            "watch",
-            "deployments",
-            "",
-            "web",
-        ),
-        (
-            Method::POST,
-            deploy.into(),
-            &[],
-            "create",
-            "deployments",
-            "",
-            "",
-        ),
-        (
-            Method::PUT,
-            format!("{deploy}/web"),
-            &[],
-            "update",
-            "deployments",
-            "",
-            "web",
-        ),
-        (
-            Method::PATCH,
-            format!("{deploy}/web/scale"),
-            &[],
-            "patch",
-            "deployments",
-            "scale",
-            "web",
-        ),
-        (
-            Method::DELETE,
-            format!("{deploy}/web"),
-            &[],
-            "delete",
-            "deployments",
-            "",
-            "web",
-        ),
-        (
-            Method::DELETE,
-            deploy.into(),
-            &[],
-            "deletecollection",
-            "deployments",
-            "",
-            "",
-        ),
-        (
-            Method::GET,
-            "/api/v1/namespaces/staging".into(),
-            &[],
-            "get",
-            "namespaces",
-            "",
-            "staging",
-        ),
-        (
-            Method::PUT,
-            "/api/v1/namespaces/staging/status".into(),
-            &[],
-            "update",
-            "namespaces",
-            "status",
-            "staging",
-        ),
-    ];
-    for (method, path, query, verb, resource, sub, name) in cases {
-        let Attributes::Resource(r) = request(method.clone(), path, query) else {
-            panic!("{path} is a resource request");
-        };
-        assert_eq!(
-            (
-                r.verb.as_str(),
-                r.resource.as_str(),
-                r.subresource.as_str(),
-                r.name.as_str()
-            ),
-            (*verb, *resource, *sub, *name),
-            "{method} {path}"
-        );
-    }
+    let web = format!("{deploy}/web");
+    parses(Method::GET, &web, &[], ["get", "deployments", "", "web"]);
+    parses(Method::GET, deploy, &[], ["list", "deployments", "", ""]);
+    let watch = [("watch", "true")];
+    parses(
+        Method::GET,
+        deploy,
+        &watch,
+        ["watch", "deployments", "", ""],
+    );
+    let one = [("fieldSelector", "metadata.name=web"), ("watch", "1")];
+    parses(
+        Method::GET,
+        deploy,
+        &one,
+        ["watch", "deployments", "", "web"],
+    );
+    parses(Method::POST, deploy, &[], ["create", "deployments", "", ""]);
+    parses(Method::PUT, &web, &[], ["update", "deployments", "", "web"]);
+    let scale = format!("{web}/scale");
+    parses(
+        Method::PATCH,
+        &scale,
+        &[],
+        ["patch", "deployments", "scale", "web"],
+    );
+    parses(
+        Method::DELETE,
+        &web,
+        &[],
+        ["delete", "deployments", "", "web"],
+    );
+    parses(
+        Method::DELETE,
+        deploy,
+        &[],
+        ["deletecollection", "deployments", "", ""],
+    );
+    let ns = "/api/v1/namespaces/staging";
+    parses(Method::GET, ns, &[], ["get", "namespaces", "", "staging"]);
+    let status = format!("{ns}/status");
+    parses(
+        Method::PUT,
+        &status,
+        &[],
+        ["update", "namespaces", "status", "staging"],
+    );
     assert_eq!(
         request(Method::GET, "/apis/apps/v1", &[]),
         Attributes::NonResource {
