@@ -552,7 +552,7 @@ async fn main() {
     );
     let sb = running.sandbox.clone();
     let url = running.url();
-    let kube = client::for_url(&url, NS).unwrap();
+    let kube = client::for_url(&url, NS, Some(sb.release_engineer_token())).unwrap();
     let deployments: Api<Deployment> = Api::namespaced(kube.clone(), NS);
 
     let app = app_on(Config::embedded(), &url, clock.as_ref());

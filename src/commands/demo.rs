@@ -106,8 +106,13 @@ fn start_sandbox(
             .iter()
             .map(|(ns, _)| (*ns, *ns))
             .collect();
-        kubeconfig::write(&kubeconfig_path, &running.url(), &contexts)
-            .map_err(|e| format!("cannot write {}: {e}", kubeconfig_path.display()))?;
+        kubeconfig::write(
+            &kubeconfig_path,
+            &running.kubeconfig_server(),
+            &contexts,
+            running.sandbox.users(),
+        )
+        .map_err(|e| format!("cannot write {}: {e}", kubeconfig_path.display()))?;
         tracing::info!(api = %running.url(), "sandbox cluster started");
         Ok(LocalCluster {
             api: running.url(),

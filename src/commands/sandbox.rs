@@ -48,15 +48,24 @@ pub fn run(listen: &str, kubeconfig_out: PathBuf, speed: f64) -> CmdResult {
             .iter()
             .map(|(ns, _)| (*ns, *ns))
             .collect();
-        kubeconfig::write(&kubeconfig_out, &running.url(), &contexts).map_err(|e| {
+        let users = running.sandbox.users();
+        kubeconfig::write(
+            &kubeconfig_out,
+            &running.kubeconfig_server(),
+            &contexts,
+            users,
+        )
+        .map_err(|e| {
             usage(format!(
                 "cannot write the kubeconfig to {}: {e}",
                 kubeconfig_out.display()
             ))
         })?;
+        // The context names only: the tokens stay in the kubeconfig, readable by its owner.
         let ready = serde_json::json!({
             "api": running.url(),
             "kubeconfig": kubeconfig_out.display().to_string(),
+            "contexts": kubeconfig::context_names(&contexts, users),
             "services": services.urls,
         });
         super::emit(&format!("{ready}\n"))?;

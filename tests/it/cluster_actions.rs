@@ -42,7 +42,9 @@ async fn start(speed: f64) -> Running {
 }
 
 fn client(running: &Running) -> Client {
-    release_cockpit::cluster::client::for_url(&running.url(), "staging").expect("client")
+    let token = running.sandbox.release_engineer_token();
+    release_cockpit::cluster::client::for_url(&running.url(), "staging", Some(token))
+        .expect("client")
 }
 
 fn target(ns: &str) -> Target {
@@ -253,8 +255,9 @@ impl Twin {
         let dir = tempfile::tempdir().expect("temp dir");
         kubeconfig::write(
             &dir.path().join("kubeconfig"),
-            &running.url(),
+            &running.kubeconfig_server(),
             &[("staging", "staging")],
+            running.sandbox.users(),
         )
         .expect("write the kubeconfig");
         Self { running, dir }

@@ -33,7 +33,8 @@ async fn start(speed: f64) -> (Running, Client) {
     let running = server::start_seeded(clock, "127.0.0.1:0".parse().unwrap())
         .await
         .expect("sandbox starts");
-    let client = client::for_url(&running.url(), NS).expect("client");
+    let token = running.sandbox.release_engineer_token();
+    let client = client::for_url(&running.url(), NS, Some(token)).expect("client");
     (running, client)
 }
 

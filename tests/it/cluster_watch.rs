@@ -48,7 +48,8 @@ impl Harness {
         let running = server::start_seeded(clock.clone(), "127.0.0.1:0".parse().unwrap())
             .await
             .expect("sandbox starts");
-        let api = client::for_url(&running.url(), ns).unwrap();
+        let token = running.sandbox.release_engineer_token();
+        let api = client::for_url(&running.url(), ns, Some(token)).unwrap();
         let proxy = if proxied {
             Some(Proxy::start(running.addr).await)
         } else {
@@ -74,7 +75,7 @@ impl Harness {
             true
         });
         let watchers = watch::spawn(
-            client::for_url(&url, ns).unwrap(),
+            client::for_url(&url, ns, Some(token)).unwrap(),
             target,
             clock.clone(),
             sink,

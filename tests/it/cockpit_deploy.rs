@@ -546,10 +546,10 @@ async fn a_deploy_in_flight_at_a_crash_is_followed_not_sent_again() {
     })
     .await;
     assert_eq!(live.patches("staging").await.len(), 1);
-    let url = live.url.clone();
+    let (url, token) = (live.url.clone(), live.token.clone());
     let dir = live.crash();
 
-    let mut live = Live::reopen(dir, &url, config, version, "regular");
+    let mut live = Live::reopen(dir, &url, &token, config, version, "regular");
     assert!(
         live.logged(
             "#1 deploy deal-scout-api:1.2.3-slowstart in staging was in flight when the \
@@ -629,7 +629,8 @@ fn journal_in_flight(config: &Config) -> tempfile::TempDir {
 async fn reconciled_never_sent(running: &Running) -> Live {
     let config = Config::embedded();
     let dir = journal_in_flight(&config);
-    let mut live = Live::reopen(dir, &running.url(), config, "1.2.3", "regular");
+    let token = running.sandbox.release_engineer_token();
+    let mut live = Live::reopen(dir, &running.url(), token, config, "1.2.3", "regular");
     live.pump("the reconciliation ends", LIMIT, |c| finished(c, TaskId(1)))
         .await;
     live
@@ -641,7 +642,8 @@ async fn a_deploy_journaled_but_never_sent_is_finished_as_interrupted() {
     let config = Config::embedded();
     // The cockpit journaled the start and died before its patch left.
     let dir = journal_in_flight(&config);
-    let mut live = Live::reopen(dir, &running.url(), config, "1.2.3", "regular");
+    let token = running.sandbox.release_engineer_token();
+    let mut live = Live::reopen(dir, &running.url(), token, config, "1.2.3", "regular");
     assert!(live.logged("was in flight when the cockpit stopped"));
     live.pump("the reconciliation ends", LIMIT, |c| finished(c, TaskId(1)))
         .await;
@@ -721,7 +723,8 @@ async fn a_restart_while_the_cluster_is_unreachable_does_not_fail_the_deploy() {
     let config = Config::embedded();
     let dir = journal_in_flight(&config);
     // Its patch had reached the cluster before the crash.
-    let client = client::for_url(&running.url(), "staging").unwrap();
+    let token = running.sandbox.release_engineer_token().to_string();
+    let client = client::for_url(&running.url(), "staging", Some(&token)).unwrap();
     let target = Target::of(config.environment("staging").unwrap());
     actions::set_image(
         &client,
@@ -734,7 +737,7 @@ async fn a_restart_while_the_cluster_is_unreachable_does_not_fail_the_deploy() {
     let (sb, addr, url) = (running.sandbox.clone(), running.addr, running.url());
     running.stop().await;
 
-    let mut live = Live::reopen(dir, &url, config, "1.2.3", "regular");
+    let mut live = Live::reopen(dir, &url, &token, config, "1.2.3", "regular");
     live.pump_for(Duration::from_secs(1)).await;
     assert_eq!(
         finishes_of(&live, TaskId(1)),

@@ -49,7 +49,7 @@ fn connected(release_type: &str) -> Cockpit {
     for env in ["staging", "production"] {
         c.rt.clients.insert(
             env.into(),
-            release_cockpit::cluster::client::for_url("http://127.0.0.1:9", env),
+            release_cockpit::cluster::client::for_url("http://127.0.0.1:9", env, None),
         );
     }
     c

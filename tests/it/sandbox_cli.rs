@@ -29,6 +29,20 @@ fn kubectl(
         .expect("kubectl is on PATH (the machine image has it)")
 }
 
+/// A client that sends `token` as the bearer (marked sensitive: Debug never shows it).
+fn client_as(token: &str) -> reqwest::Client {
+    let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
+    value.set_sensitive(true);
+    release_cockpit::http::client_builder()
+        .default_headers(
+            [(reqwest::header::AUTHORIZATION, value)]
+                .into_iter()
+                .collect(),
+        )
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn the_sandbox_command_prints_where_it_serves_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
@@ -84,6 +98,36 @@ fn the_sandbox_command_prints_where_it_serves_and_stops_on_sigterm() {
         );
     }
 
+    // The line names every context, and no credential: those are in the kubeconfig,
+    // which only its owner may read.
+    let contexts = ready["contexts"].as_array().expect("contexts listed");
+    assert_eq!(contexts.len(), 2 + 4 * 2, "{ready}");
+    assert!(contexts.contains(&json!("reviewer@production")), "{ready}");
+    let written = std::fs::read_to_string(&kc).unwrap();
+    for token in written
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("token: "))
+    {
+        assert!(
+            !first.contains(token.trim_matches('"')),
+            "a token in the ready line"
+        );
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&kc).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the kubeconfig holds tokens");
+    let out = kubectl(
+        &kc,
+        &cache,
+        &["auth", "whoami", "--context", "reviewer@production"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("reviewer") && text.contains("release-cockpit:reviewers"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
@@ -127,7 +171,7 @@ async fn core_and_events_k8s_io_events_are_one_store() {
         .await
         .unwrap();
     let url = running.url();
-    let http = release_cockpit::http::client();
+    let http = client_as(running.sandbox.release_engineer_token());
     // What kube-runtime's Recorder posts.
     let posted = http
         .post(format!("{url}/apis/events.k8s.io/v1/namespaces/staging/events"))
@@ -186,7 +230,7 @@ async fn the_scale_subresource_reads_and_sets_replicas() {
         "{}/apis/apps/v1/namespaces/staging/deployments/deal-scout-api",
         running.url()
     );
-    let http = release_cockpit::http::client();
+    let http = client_as(running.sandbox.release_engineer_token());
     let scale: Value = http
         .get(format!("{url}/scale"))
         .send()

@@ -33,7 +33,7 @@ async fn deployed_with(config: Config, release_type: &str) -> (Cockpit, DateTime
     // Nothing listens on port 9: the deploy is journaled, then fails to reach the cluster.
     c.rt.clients.insert(
         "production".into(),
-        release_cockpit::cluster::client::for_url("http://127.0.0.1:9", "production"),
+        release_cockpit::cluster::client::for_url("http://127.0.0.1:9", "production", None),
     );
     c.app.boards.insert(
         "production".into(),

@@ -229,9 +229,12 @@ impl Soak {
             tx.clone(),
         );
         let url = world.running.url();
+        let token = world.running.sandbox.release_engineer_token();
         for (name, env) in &config.environments {
-            rt.clients
-                .insert(name.clone(), client::for_url(&url, &env.namespace));
+            rt.clients.insert(
+                name.clone(),
+                client::for_url(&url, &env.namespace, Some(token)),
+            );
         }
         app.cluster = Some(ClusterInfo {
             api: url,
@@ -883,7 +886,7 @@ async fn the_window_opens_with_the_deploy_that_reached_production() {
     // Nothing listens on port 9; the live view keeps its own watchers on the sandbox.
     s.rt.clients.insert(
         "production".into(),
-        client::for_url("http://127.0.0.1:9", "production"),
+        client::for_url("http://127.0.0.1:9", "production", None),
     );
     let first = deploy_to_production(&mut s).await;
     s.pump("the first deploy fails", LIMIT, |s| s.finished(first))
@@ -894,7 +897,11 @@ async fn the_window_opens_with_the_deploy_that_reached_production() {
 
     s.rt.clients.insert(
         "production".into(),
-        client::for_url(&world.running.url(), "production"),
+        client::for_url(
+            &world.running.url(),
+            "production",
+            Some(world.running.sandbox.release_engineer_token()),
+        ),
     );
     let second = s.release().next_task();
     s.char('D');

@@ -88,7 +88,7 @@ async fn deployed(deploy: Deploy) -> (Cockpit, DateTime<Utc>) {
     });
     c.rt.clients.insert(
         "production".into(),
-        release_cockpit::cluster::client::for_url("http://127.0.0.1:9", "production"),
+        release_cockpit::cluster::client::for_url("http://127.0.0.1:9", "production", None),
     );
     c.app.boards.insert(
         "production".into(),

@@ -103,6 +103,7 @@ async fn main() {
         for _ in 0..WATCHERS {
             let resp = client
                 .get(format!("{url}/api/v1/namespaces/staging/pods?watch=true&labelSelector=app%3Dload&resourceVersion={rv}"))
+                .bearer_auth(sb.release_engineer_token())
                 .send()
                 .await
                 .unwrap();

@@ -20,7 +20,7 @@ use super::selectors::{FieldSelector, LabelSelector};
 use super::store::{WriteTo, name_of, rv_of};
 use super::target::{self, Target, target_ns};
 use super::watch::{self, WatchRequest};
-use super::{RequestRecord, Sandbox, defaults, logs, validate};
+use super::{RequestRecord, Sandbox, authn, authz, defaults, logs, reviews, validate};
 
 // Their public path was this module before they moved to http.rs; it stays valid.
 pub use super::http::{empty, json_response};
@@ -74,7 +74,7 @@ pub async fn handle(
             }
             r
         }
-        None => route(&sb, &method, &uri, &headers, &body).await,
+        None => authorised(&sb, &method, &uri, &headers, &body).await,
     };
     if mutating {
         sb.record_request(RequestRecord {
@@ -88,6 +88,29 @@ pub async fn handle(
         }
     }
     response
+}
+
+/// Who sent the request, and whether the table lets them, before anything else is read:
+/// a real API server refuses a forbidden request for a resource it does not even serve.
+async fn authorised(
+    sb: &Arc<Sandbox>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let who = match authn::authenticate(sb.users(), headers) {
+        Ok(who) => who,
+        Err(e) => return error_response(&e),
+    };
+    let attributes = authz::of_request(method, uri.path(), &query(uri));
+    if authz::allowing(&who, &attributes).is_none() {
+        return error_response(&authz::forbidden(&who, &attributes));
+    }
+    if let Some(answer) = reviews::answer(&who, method, uri.path(), body) {
+        return answer;
+    }
+    route(sb, method, uri, headers, body).await
 }
 
 async fn route(

@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use super::resources::{RESOURCES, Resource, groups};
+use super::reviews::REVIEWS;
 
 fn resource_entry(r: &Resource) -> Vec<Value> {
     let verbs = if r.plural == "events" || r.plural == "configmaps" || r.plural == "leases" {
@@ -52,11 +53,29 @@ fn resource_entry(r: &Resource) -> Vec<Value> {
     out
 }
 
+/// The reviews: create-only and cluster-scoped, as `kubectl auth whoami` and `can-i` look
+/// them up.
+fn review_entries(group_version: &str) -> impl Iterator<Item = Value> + '_ {
+    REVIEWS
+        .iter()
+        .filter(move |r| format!("{}/v1", r.group) == group_version)
+        .map(|r| {
+            json!({
+                "name": r.plural,
+                "singularName": "",
+                "namespaced": false,
+                "kind": r.kind,
+                "verbs": ["create"],
+            })
+        })
+}
+
 fn resource_list(group_version: &str) -> Option<Value> {
     let resources: Vec<Value> = RESOURCES
         .iter()
         .filter(|r| r.api_version() == group_version)
         .flat_map(resource_entry)
+        .chain(review_entries(group_version))
         .collect();
     (!resources.is_empty()).then(|| {
         json!({
@@ -85,7 +104,7 @@ pub fn answer(path: &str) -> Option<Value> {
         "/apis" => Some(json!({
             "kind": "APIGroupList",
             "apiVersion": "v1",
-            "groups": groups().iter().map(|g| json!({
+            "groups": groups().into_iter().chain(REVIEWS.iter().map(|r| r.group)).map(|g| json!({
                 "name": g,
                 "versions": [{"groupVersion": format!("{g}/v1"), "version": "v1"}],
                 "preferredVersion": {"groupVersion": format!("{g}/v1"), "version": "v1"},

@@ -1,9 +1,13 @@
 //! The sandbox: a small Kubernetes API server with Deployment, ReplicaSet and Job
 //! controllers and a simulated kubelet, close enough that kubectl and kube-rs cannot tell.
+//! Four built-in users with bearer tokens, and one table of who may do what, stand in for
+//! a real cluster's authentication and RBAC.
 //! It is the demo's cluster and the ground truth of every rollout test.
 
 pub mod admin;
 pub mod api;
+pub mod authn;
+pub mod authz;
 pub mod controllers;
 pub mod defaults;
 pub mod discovery;
@@ -15,7 +19,9 @@ pub mod logs;
 pub mod naming;
 pub mod output;
 pub mod patch;
+mod protobuf;
 pub mod resources;
+pub mod reviews;
 pub mod scale;
 pub mod scenario;
 pub mod seed;
@@ -25,6 +31,8 @@ pub mod service;
 pub mod store;
 pub mod table;
 mod target;
+pub mod tls;
+pub mod users;
 pub mod validate;
 pub mod watch;
 
@@ -76,6 +84,9 @@ pub struct Sandbox {
     /// kept-alive connection) ends at once instead of holding the shutdown up.
     pub shutting_down: std::sync::atomic::AtomicBool,
     pub restart_down_ms: AtomicU64,
+    /// Made with the sandbox, so a kubeconfig written once stays good across restarts.
+    users: Vec<users::SandboxUser>,
+    tls: tls::ServerTls,
 }
 
 impl Sandbox {
@@ -93,7 +104,39 @@ impl Sandbox {
             restart: Notify::new(),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             restart_down_ms: AtomicU64::new(500),
+            users: users::generate(),
+            tls: tls::ServerTls::generate(),
         })
+    }
+
+    /// The built-in users, each with this sandbox's token for it.
+    pub fn users(&self) -> &[users::SandboxUser] {
+        &self.users
+    }
+
+    /// The bearer token of the user named `user`, if there is one.
+    pub fn token_of(&self, user: &str) -> Option<&str> {
+        self.users
+            .iter()
+            .find(|u| u.name() == user)
+            .map(users::SandboxUser::token)
+    }
+
+    /// The token of the user who may do anything: what harnesses and the default
+    /// contexts (`staging`, `production`) use.
+    pub fn release_engineer_token(&self) -> &str {
+        self.token_of(users::RELEASE_ENGINEER)
+            .expect("the release engineer is a built-in user")
+    }
+
+    /// The certificate the server's https side presents, in PEM (self-signed: trust it
+    /// as its own certificate authority).
+    pub fn certificate_pem(&self) -> &str {
+        self.tls.certificate_pem()
+    }
+
+    pub(crate) fn tls(&self) -> &tls::ServerTls {
+        &self.tls
     }
 
     pub fn store(&self) -> MutexGuard<'_, Store> {

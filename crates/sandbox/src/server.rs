@@ -1,5 +1,5 @@
-//! Serving the sandbox: the HTTP server on loopback (restartable on the same port, state
-//! kept), and the controller loop that runs on every write and on a short timer.
+//! Serving the sandbox: HTTP and HTTPS on one loopback port (restartable on that port,
+//! state kept), and the controller loop that runs on every write and on a short timer.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::tls::PlainOrTls;
 use super::{Sandbox, api};
 
 /// How often the controllers run without a write to prompt them (pods age with the clock).
@@ -24,8 +25,23 @@ pub struct Running {
 }
 
 impl Running {
+    /// Plain HTTP: kube-rs clients with a token set, raw HTTP tests, the admin path.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The same port over TLS, trusting `Sandbox::certificate_pem`: what a kubeconfig
+    /// names, since kubectl sends a token only to an https server.
+    pub fn https_url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// The https side and its certificate, for `kubeconfig::write`.
+    pub fn kubeconfig_server(&self) -> super::kubeconfig::Server {
+        super::kubeconfig::Server {
+            url: self.https_url(),
+            certificate_pem: self.sandbox.certificate_pem().to_string(),
+        }
     }
 
     /// Stops serving and the controllers; waits for both.
@@ -91,6 +107,7 @@ pub async fn start(sb: Arc<Sandbox>, listen: SocketAddr) -> std::io::Result<Runn
                 restart_sb.shutting_down.store(true, Ordering::SeqCst);
                 let _ = restart_sb.drop_watches.send(());
             };
+            let l = PlainOrTls::new(l, addr, server_sb.tls());
             let serve = axum::serve(l, router(sb)).with_graceful_shutdown(shutdown);
             let _ = tokio::time::timeout_at(
                 tokio::time::Instant::now() + Duration::from_secs(3600 * 24 * 365),

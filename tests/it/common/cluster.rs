@@ -43,6 +43,8 @@ pub async fn sandbox(speed: f64) -> Running {
 pub struct Live {
     pub c: Cockpit,
     pub url: String,
+    /// The release engineer's, as the cockpit's own contexts use.
+    pub token: String,
     pub seen: Vec<TaskMsg>,
 }
 
@@ -59,10 +61,12 @@ impl DerefMut for Live {
     }
 }
 
-fn connect_runtime(rt: &mut Runtime, app: &mut App, config: &Config, url: &str) {
+fn connect_runtime(rt: &mut Runtime, app: &mut App, config: &Config, url: &str, token: &str) {
     for (name, env) in &config.environments {
-        rt.clients
-            .insert(name.clone(), client::for_url(url, &env.namespace));
+        rt.clients.insert(
+            name.clone(),
+            client::for_url(url, &env.namespace, Some(token)),
+        );
     }
     app.cluster = Some(ClusterInfo {
         api: url.to_string(),
@@ -78,10 +82,12 @@ impl Live {
     pub fn new(running: &Running, config: Config, version: &str, release_type: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut c = Cockpit::open_in(dir, config.clone(), version, release_type);
-        connect_runtime(&mut c.rt, &mut c.app, &config, &running.url());
+        let token = running.sandbox.release_engineer_token().to_string();
+        connect_runtime(&mut c.rt, &mut c.app, &config, &running.url(), &token);
         Self {
             c,
             url: running.url(),
+            token,
             seen: Vec::new(),
         }
     }
@@ -92,16 +98,18 @@ impl Live {
     pub fn reopen(
         dir: tempfile::TempDir,
         url: &str,
+        token: &str,
         config: Config,
         version: &str,
         release_type: &str,
     ) -> Self {
         let c = Cockpit::open_in_with(dir, config.clone(), version, release_type, |rt, app| {
-            connect_runtime(rt, app, &config, url);
+            connect_runtime(rt, app, &config, url, token);
         });
         Self {
             c,
             url: url.to_string(),
+            token: token.to_string(),
             seen: Vec::new(),
         }
     }

@@ -19,7 +19,7 @@ async fn start() -> (Running, reqwest::Client) {
     let running = server::start_seeded(clock, "127.0.0.1:0".parse().unwrap())
         .await
         .expect("sandbox starts");
-    let http = crate::http_client_builder()
+    let http = crate::http_client_builder_as(running.sandbox.release_engineer_token())
         .timeout(Duration::from_secs(10))
         .build()
         .expect("http client");

@@ -36,6 +36,7 @@ fn client_for(running: &Running, default_retry: bool) -> Client {
     let mut config = kube::Config::new(running.url().parse().unwrap());
     config.default_namespace = NS.to_string();
     config.default_retry = default_retry;
+    config.auth_info.token = Some(running.sandbox.release_engineer_token().into());
     Client::try_from(config).expect("client")
 }
 

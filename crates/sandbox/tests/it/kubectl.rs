@@ -29,13 +29,15 @@ const NO_KUBECTL: &str = "`kubectl` is not on PATH: these tests drive the real k
 // ---------------------------------------------------------------------------------------
 // Harness
 
-struct Cluster {
-    running: server::Running,
-    dir: tempfile::TempDir,
+/// A seeded sandbox and a temp dir with its kubeconfig (every context and user) and
+/// kubectl's discovery cache.
+pub(crate) struct Cluster {
+    pub(crate) running: server::Running,
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl Cluster {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let clock = Arc::new(ScaledClock::new(Utc::now(), SPEED)) as Arc<dyn Clock>;
         let running = server::start_seeded(clock, "127.0.0.1:0".parse().unwrap())
             .await
@@ -43,21 +45,26 @@ impl Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
         kubeconfig::write(
             &dir.path().join("kubeconfig"),
-            &running.url(),
+            &running.kubeconfig_server(),
             &[("staging", "staging"), ("production", "production")],
+            running.sandbox.users(),
         )
         .expect("write the kubeconfig");
         Self { running, dir }
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.running.stop().await;
     }
 
     fn command(&self, args: &[&str]) -> Command {
+        self.command_with(&self.dir.path().join("kubeconfig"), args)
+    }
+
+    fn command_with(&self, kubeconfig: &std::path::Path, args: &[&str]) -> Command {
         let mut cmd = Command::new("kubectl");
         cmd.arg("--kubeconfig")
-            .arg(self.dir.path().join("kubeconfig"))
+            .arg(kubeconfig)
             .arg("--cache-dir")
             .arg(self.dir.path().join("cache"))
             .arg("--request-timeout=20s")
@@ -71,13 +78,13 @@ impl Cluster {
     }
 
     /// Runs kubectl to the end (in the current context, `staging`, unless `-n` says otherwise).
-    async fn kubectl(&self, args: &[&str]) -> Output {
-        let cmd = self.command(args);
-        let line = format!("kubectl {}", args.join(" "));
-        match tokio::task::spawn_blocking(move || run(cmd, &line)).await {
-            Ok(out) => out,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        }
+    pub(crate) async fn kubectl(&self, args: &[&str]) -> Output {
+        run_blocking(self.command(args), args).await
+    }
+
+    /// Runs kubectl with another kubeconfig than the sandbox's own.
+    pub(crate) async fn kubectl_with(&self, kubeconfig: &std::path::Path, args: &[&str]) -> Output {
+        run_blocking(self.command_with(kubeconfig, args), args).await
     }
 
     /// Runs kubectl and insists it succeeds; returns its stdout.
@@ -238,6 +245,15 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<V
     })
 }
 
+/// Runs `cmd` to the end off the async workers.
+async fn run_blocking(cmd: Command, args: &[&str]) -> Output {
+    let line = format!("kubectl {}", args.join(" "));
+    match tokio::task::spawn_blocking(move || run(cmd, &line)).await {
+        Ok(out) => out,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
 /// Blocking: runs `cmd` to the end, or kills it and fails after `KUBECTL_LIMIT`.
 fn run(cmd: Command, line: &str) -> Output {
     let mut child = spawn_or_fail(cmd);
@@ -269,7 +285,7 @@ fn run(cmd: Command, line: &str) -> Output {
     }
 }
 
-fn stdout(out: &Output) -> String {
+pub(crate) fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -277,7 +293,7 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn show(out: &Output) -> String {
+pub(crate) fn show(out: &Output) -> String {
     format!(
         "exit: {}\n--- stdout\n{}\n--- stderr\n{}",
         out.status,

@@ -5,6 +5,7 @@
 // Tests and benches stop at the first surprise: unwrap is how they say so.
 #![allow(clippy::unwrap_used)]
 
+mod auth;
 mod controllers;
 mod http;
 mod kube;
@@ -22,4 +23,14 @@ pub fn http_client() -> reqwest::Client {
     http_client_builder()
         .build()
         .expect("an HTTP client builds")
+}
+
+/// A client builder that sends `token` as the bearer on every request (marked sensitive,
+/// so reqwest's Debug never shows it).
+pub fn http_client_builder_as(token: &str) -> reqwest::ClientBuilder {
+    let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+        .expect("a token is a valid header value");
+    value.set_sensitive(true);
+    let headers = reqwest::header::HeaderMap::from_iter([(reqwest::header::AUTHORIZATION, value)]);
+    http_client_builder().default_headers(headers)
 }
