@@ -101,7 +101,7 @@ fn append(c: &mut Criterion) {
         release_type: "regular".into(),
         commit_sha: None,
     };
-    let (mut journal, _) = Journal::create(&path, &"alice".into(), now(), first).unwrap();
+    let (mut journal, _) = Journal::create(&path, "1.2.3", &"alice".into(), now(), first).unwrap();
     let mut tick = false;
     c.bench_function("journal append + fsync", |b| {
         b.iter(|| {

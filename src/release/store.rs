@@ -148,9 +148,10 @@ impl StateDir {
                 source,
             })?;
         }
+        let release = version.to_string();
         if path.exists() {
-            let opened = Journal::open(&path)?;
-            let state = ReleaseState::from_entries(&opened.entries)
+            let opened = Journal::open(&path, &release)?;
+            let state = ReleaseState::from_entries(&opened.contents.entries)
                 .ok_or_else(|| StoreError::NoCreation { path: path.clone() })?;
             return Ok(OpenRelease {
                 journal: opened.journal,
@@ -170,7 +171,7 @@ impl StateDir {
             release_type: create_as.to_string(),
             commit_sha: None,
         };
-        let (journal, entry) = Journal::create(&path, by, now, first)?;
+        let (journal, entry) = Journal::create(&path, &release, by, now, first)?;
         let state = ReleaseState::from_entries(&[entry]).expect("a creation entry folds");
         Ok(OpenRelease {
             journal,
@@ -186,8 +187,9 @@ impl StateDir {
         version: &semver::Version,
     ) -> Result<(ReleaseState, Option<String>), StoreError> {
         let path = self.journal_path(version);
-        let (entries, warning) = journal::read(&path)?;
-        let state = ReleaseState::from_entries(&entries).ok_or(StoreError::NoCreation { path })?;
+        let (contents, warning) = journal::read(&path, &version.to_string())?;
+        let state =
+            ReleaseState::from_entries(&contents.entries).ok_or(StoreError::NoCreation { path })?;
         Ok((state, warning))
     }
 }

@@ -151,9 +151,13 @@ async fn checkpoints_are_recorded_at_their_minute_with_the_gauges_then() {
     assert_eq!(t15.gauges["error_rate"], Some(0.008));
     // A restart loses none of it: the snapshots are in the journal.
     let reopened = release_cockpit::release::state::ReleaseState::from_entries(
-        &release_cockpit::release::journal::read(&c.dir.path().join("releases/1.2.3.jsonl"))
-            .unwrap()
-            .0,
+        &release_cockpit::release::journal::read(
+            &c.dir.path().join("releases/1.2.3.jsonl"),
+            "1.2.3",
+        )
+        .unwrap()
+        .0
+        .entries,
     )
     .unwrap();
     assert_eq!(reopened.soak.snapshots, c.release().soak.snapshots);

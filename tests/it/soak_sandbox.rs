@@ -337,8 +337,11 @@ impl Soak {
 
     fn journal(&self) -> Vec<Entry> {
         let store = StateDir::new(self.dir.path());
-        let path = store.journal_path(&parse_version(&self.version).unwrap());
-        journal::read(&path).expect("the journal reads").0
+        let version = parse_version(&self.version).unwrap();
+        journal::read(&store.journal_path(&version), &version.to_string())
+            .expect("the journal reads")
+            .0
+            .entries
     }
 
     fn releases_log(&self) -> Vec<AuditRecord> {
