@@ -338,11 +338,12 @@ impl Runtime {
                 if let Err(e) = self.store.set_current(&v) {
                     tracing::warn!("could not remember the current release: {e}");
                 }
+                let notice = opened.notice();
                 self.journal = Some(Box::new(opened.journal));
                 Msg::ReleaseOpened {
                     state: opened.state,
                     releases: self.store.release_names(),
-                    notice: opened.recovery.map(|r| r.to_string()),
+                    notice,
                 }
             }
             Err(e) => Msg::OpenFailed(format!("could not open release {v}: {e}")),
