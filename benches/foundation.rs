@@ -1,5 +1,6 @@
 //! The costs the foundation adds to every key press: drawing a full frame, folding a long
-//! journal on open, and appending one event durably (write + fsync).
+//! journal on open, reading (and checking the chain of) a long journal, and appending one
+//! event durably (write + fsync).
 //!
 //! cargo bench --bench foundation
 
@@ -14,7 +15,7 @@ use ratatui::backend::TestBackend;
 use release_cockpit::app::{App, Msg};
 use release_cockpit::config::Config;
 use release_cockpit::release::event::{Entry, Event};
-use release_cockpit::release::journal::Journal;
+use release_cockpit::release::journal::{self, Journal};
 use release_cockpit::release::state::ReleaseState;
 
 fn now() -> chrono::DateTime<chrono::Utc> {
@@ -101,7 +102,7 @@ fn append(c: &mut Criterion) {
         release_type: "regular".into(),
         commit_sha: None,
     };
-    let (mut journal, _) = Journal::create(&path, &"alice".into(), now(), first).unwrap();
+    let (mut journal, _) = Journal::create(&path, "1.2.3", &"alice".into(), now(), first).unwrap();
     let mut tick = false;
     c.bench_function("journal append + fsync", |b| {
         b.iter(|| {
@@ -120,5 +121,31 @@ fn append(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, render, fold, append);
+/// What `status`, `audit --verify` and the cockpit's opening do with a long journal before
+/// the fold: parse every line, hash it and check that it names the line before it.
+fn read(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("releases/1.2.3.jsonl");
+    let mut all = entries(10_000).into_iter();
+    let first = all.next().unwrap().event;
+    let (mut journal, _) = Journal::create(&path, "1.2.3", &"alice".into(), now(), first).unwrap();
+    for e in all {
+        journal.append(&"alice".into(), now(), e.event).unwrap();
+    }
+    drop(journal);
+    c.bench_function("journal read 10k entries", |b| {
+        b.iter(|| journal::read(black_box(&path), "1.2.3").unwrap());
+    });
+    // Of that, the sha256 of each line alone.
+    let text = std::fs::read_to_string(&path).unwrap();
+    c.bench_function("journal hash 10k lines", |b| {
+        b.iter(|| {
+            for line in black_box(&text).lines() {
+                black_box(journal::chain::hash_line(line.as_bytes()));
+            }
+        });
+    });
+}
+
+criterion_group!(benches, render, fold, read, append);
 criterion_main!(benches);

@@ -97,9 +97,9 @@ pub enum Cmd {
     Audit {
         #[arg(long)]
         json: bool,
-        /// Check each release's journal end to end (its hash chain, every entry against the
-        /// rules, the head hash releases.log pinned); exit 1 naming the first broken entry.
-        #[arg(long)]
+        /// Check each release's journal end to end (its hash chain, the creation's version,
+        /// the head hash releases.log pinned); exit 1 naming the first broken entry.
+        #[arg(long, conflicts_with = "json")]
         verify: bool,
     },
     /// Append events to a release's journal from stdin (JSON Lines), for scripts and CI;

@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::config::{Config, Environment};
 use crate::metrics::gauges::GaugeBoard;
 use crate::release::gates::{self, Gate};
+use crate::release::journal::ChainStatus;
 use crate::release::progress::{self, PhaseProgress};
 use crate::release::state::{ItemState, ReleaseState};
 use crate::release::{runbook, soak};
@@ -54,6 +55,7 @@ pub fn status_json(
     config: &Config,
     env: &Environment,
     release: &ReleaseState,
+    chain: &ChainStatus,
     now: DateTime<Utc>,
     journal_warning: Option<String>,
     gauges: Option<&GaugeBoard>,
@@ -124,6 +126,8 @@ pub fn status_json(
         "rollout": null,
         "gauges": gauges.map(|b| &b.gauges),
         "journal_warning": journal_warning,
+        // How far the journal's history can be checked: chained, unchained, chained_from.
+        "journal_chain": chain,
     })
 }
 

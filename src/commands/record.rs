@@ -33,8 +33,8 @@ pub fn run(common: &Common, release: Option<&str>) -> CmdResult {
     let mut opened = state
         .open_or_create(&config, &version, "", by, chrono::Utc::now())
         .map_err(|e| usage(e.to_string()))?;
-    if let Some(r) = &opened.recovery {
-        eprintln!("warning: {r}");
+    if let Some(n) = opened.notice() {
+        eprintln!("warning: {n}");
     }
     let stdin = std::io::stdin();
     let mut out = std::io::stdout().lock();

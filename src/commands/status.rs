@@ -26,11 +26,20 @@ pub fn run(common: &Common, release: Option<&str>, json: bool) -> CmdResult {
             state.root().display()
         )));
     }
-    let (release, warning) = state.read(&version).map_err(|e| usage(e.to_string()))?;
+    let verified = state.verify(&version).map_err(|e| usage(e.to_string()))?;
+    let (release, warning) = (&verified.state, verified.torn_tail.clone());
     let now = chrono::Utc::now();
     if json {
         let gauges = read_gauges(&config, env);
-        let doc = report::status_json(&config, env, &release, now, warning, gauges.as_ref());
+        let doc = report::status_json(
+            &config,
+            env,
+            release,
+            &verified.chain,
+            now,
+            warning,
+            gauges.as_ref(),
+        );
         emit(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
         return Ok(());
     }
@@ -38,10 +47,10 @@ pub fn run(common: &Common, release: Option<&str>, json: bool) -> CmdResult {
         eprintln!("warning: {w}");
     }
     let mut text = format!(
-        "release {} ({}) on {}\n",
-        release.version, release.release_type, env_name
+        "release {} ({}) on {}\njournal: {}\n",
+        release.version, release.release_type, env_name, verified
     );
-    let g = gates::evaluate(&release, &config);
+    let g = gates::evaluate(release, &config);
     for gate in [&g.staging, &g.production] {
         let label = match gate.status {
             GateStatus::Open => "OPEN",
@@ -53,7 +62,7 @@ pub fn run(common: &Common, release: Option<&str>, json: bool) -> CmdResult {
             text.push_str(&format!("  - {}\n", b.describe(&config)));
         }
     }
-    text.push_str(&report::soak_summary(&config, &release, now));
+    text.push_str(&report::soak_summary(&config, release, now));
     emit(&text)?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::event::Event;
 use super::identity::Author;
-use super::journal::{self, Journal, JournalError, Recovery};
+use super::journal::{self, ChainStatus, Contents, Journal, JournalError, Recovery};
 use super::state::ReleaseState;
 use crate::config::Config;
 
@@ -25,6 +25,18 @@ pub enum StoreError {
     },
     #[error("{path}: the journal does not start with the release's creation")]
     NoCreation { path: PathBuf },
+    /// A concluded release's journal no longer holds the entry releases.log pinned: the
+    /// file was replaced by one with a chain of its own.
+    #[error(
+        "releases.log pins head {pinned} for {version}, which no entry of its journal hashes to: the journal was rewritten"
+    )]
+    Rewritten { version: String, pinned: String },
+    #[error("cannot read {path} for the heads it pins: {source}")]
+    AuditLog {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Journal(#[from] JournalError),
 }
@@ -47,6 +59,68 @@ pub struct OpenRelease {
     pub state: ReleaseState,
     pub recovery: Option<Recovery>,
     pub created: bool,
+    pub chain: ChainStatus,
+}
+
+impl OpenRelease {
+    /// What the cockpit should say on opening: a recovered last line, a history the chain
+    /// does not cover.
+    pub fn notice(&self) -> Option<String> {
+        let unverifiable = match &self.chain {
+            ChainStatus::Chained { .. } => None,
+            ChainStatus::Unchained => Some(
+                "this journal was written before the hash chain: an edit to it cannot be told"
+                    .to_string(),
+            ),
+            ChainStatus::ChainedFrom { seq, .. } => Some(format!(
+                "this journal's entries before {seq} were written before the hash chain: an edit to them cannot be told"
+            )),
+        };
+        let notices: Vec<String> = self
+            .recovery
+            .as_ref()
+            .map(Recovery::to_string)
+            .into_iter()
+            .chain(unverifiable)
+            .collect();
+        (!notices.is_empty()).then(|| notices.join("; "))
+    }
+}
+
+/// A release's journal read and checked end to end, with its folded state.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub state: ReleaseState,
+    pub entries: usize,
+    pub chain: ChainStatus,
+    /// The entry whose hash releases.log pinned when the release concluded (the latest
+    /// line, if there are several); `None` when no line pins one.
+    pub pinned: Option<u64>,
+    /// A cut-short last line that a reader left unread (opening for writing recovers it).
+    pub torn_tail: Option<String>,
+}
+
+impl std::fmt::Display for Verified {
+    /// One line for `audit --verify`: "42 entries, chain intact, head 3fa2…, pinned by releases.log".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.chain == ChainStatus::Unchained {
+            write!(f, "{}", self.chain)?;
+        } else {
+            write!(f, "{} entries, {}", self.entries, self.chain)?;
+        }
+        let pin = match self.pinned {
+            Some(seq) if seq as usize == self.entries => ", pinned by releases.log".to_string(),
+            Some(seq) => format!(
+                ", pinned by releases.log at entry {seq} ({} entries after it)",
+                self.entries - seq as usize
+            ),
+            None if self.chain != ChainStatus::Unchained => {
+                ", no releases.log line pins it".to_string()
+            }
+            None => String::new(),
+        };
+        f.write_str(&pin)
+    }
 }
 
 impl StateDir {
@@ -148,15 +222,16 @@ impl StateDir {
                 source,
             })?;
         }
+        let release = version.to_string();
         if path.exists() {
-            let opened = Journal::open(&path)?;
-            let state = ReleaseState::from_entries(&opened.entries)
-                .ok_or_else(|| StoreError::NoCreation { path: path.clone() })?;
+            let opened = Journal::open(&path, &release)?;
+            let verified = self.checked(version, &path, opened.contents, None)?;
             return Ok(OpenRelease {
                 journal: opened.journal,
-                state,
+                state: verified.state,
                 recovery: opened.recovery,
                 created: false,
+                chain: verified.chain,
             });
         }
         if config.release_type(create_as).is_none() {
@@ -170,25 +245,84 @@ impl StateDir {
             release_type: create_as.to_string(),
             commit_sha: None,
         };
-        let (journal, entry) = Journal::create(&path, by, now, first)?;
+        let (journal, entry) = Journal::create(&path, &release, by, now, first)?;
         let state = ReleaseState::from_entries(&[entry]).expect("a creation entry folds");
+        let chain = journal.chain();
         Ok(OpenRelease {
             journal,
             state,
             recovery: None,
             created: true,
+            chain,
         })
     }
 
-    /// Reads a release without taking it (for `status` and the pair reviewer).
+    /// Reads a release without taking it (for `status` and the pair reviewer), checked as
+    /// `verify` checks it.
     pub fn read(
         &self,
         version: &semver::Version,
     ) -> Result<(ReleaseState, Option<String>), StoreError> {
+        let verified = self.verify(version)?;
+        Ok((verified.state, verified.torn_tail))
+    }
+
+    /// Reads a release without locking it and checks it end to end: its chain and the
+    /// creation's version (the journal's own reading), that it starts with its creation,
+    /// and that every head releases.log pinned for it is still one of its entries.
+    /// `audit --verify` runs this; the cockpit's opening runs the same checks (`checked`).
+    pub fn verify(&self, version: &semver::Version) -> Result<Verified, StoreError> {
         let path = self.journal_path(version);
-        let (entries, warning) = journal::read(&path)?;
-        let state = ReleaseState::from_entries(&entries).ok_or(StoreError::NoCreation { path })?;
-        Ok((state, warning))
+        let (contents, torn_tail) = journal::read(&path, &version.to_string())?;
+        self.checked(version, &path, contents, torn_tail)
+    }
+
+    /// The checks on a journal's contents that every reading shares, whether it holds the
+    /// journal's lock or not; the fold is their result.
+    fn checked(
+        &self,
+        version: &semver::Version,
+        path: &Path,
+        contents: Contents,
+        torn_tail: Option<String>,
+    ) -> Result<Verified, StoreError> {
+        let state = ReleaseState::from_entries(&contents.entries).ok_or_else(|| {
+            StoreError::NoCreation {
+                path: path.to_path_buf(),
+            }
+        })?;
+        let mut pinned = None;
+        for head in self.pinned_heads(version)? {
+            let at = contents
+                .hashes
+                .iter()
+                .position(|h| *h == head)
+                .ok_or_else(|| StoreError::Rewritten {
+                    version: version.to_string(),
+                    pinned: head.clone(),
+                })?;
+            pinned = Some(contents.entries[at].seq);
+        }
+        Ok(Verified {
+            state,
+            entries: contents.entries.len(),
+            chain: contents.chain,
+            pinned,
+            torn_tail,
+        })
+    }
+
+    /// The journal heads releases.log's lines for `version` pinned, oldest first. A line
+    /// that does not read is `audit`'s to report, not a pin.
+    fn pinned_heads(&self, version: &semver::Version) -> Result<Vec<String>, StoreError> {
+        let path = self.audit_log();
+        let (records, _) = crate::release::audit::read(&path)
+            .map_err(|source| StoreError::AuditLog { path, source })?;
+        Ok(records
+            .into_iter()
+            .filter(|r| parse_version(&r.version).is_ok_and(|v| v == *version))
+            .filter_map(|r| r.journal_head)
+            .collect())
     }
 }
 

@@ -198,7 +198,10 @@ impl Runtime {
                     self.runner.cancel(*run);
                 }
             }
-            Command::AppendAudit(record) => {
+            Command::AppendAudit(mut record) => {
+                // The app folds the journal but the runtime holds it: its head, the
+                // concluding entry's hash, pins the journal's history in the line.
+                record.journal_head = self.journal.as_ref().and_then(|j| j.head());
                 if let Err(e) = crate::release::audit::append(&self.store.audit_log(), &record) {
                     // The journal holds the conclusion; the line can be written again from it.
                     tracing::error!("could not append to releases.log: {e}");
@@ -350,11 +353,12 @@ impl Runtime {
                 if let Err(e) = self.store.set_current(&v) {
                     tracing::warn!("could not remember the current release: {e}");
                 }
+                let notice = opened.notice();
                 self.journal = Some(Box::new(opened.journal));
                 Msg::ReleaseOpened {
                     state: opened.state,
                     releases: self.store.release_names(),
-                    notice: opened.recovery.map(|r| r.to_string()),
+                    notice,
                 }
             }
             Err(e) => Msg::OpenFailed(format!("could not open release {v}: {e}")),

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use release_cockpit::config::Config;
 use release_cockpit::release::event::Event;
-use release_cockpit::release::journal::{self, Journal, JournalError};
+use release_cockpit::release::journal::{self, Journal, JournalError, chain};
 use release_cockpit::release::store::{StateDir, parse_version};
 
 const BIN: &str = env!("CARGO_BIN_EXE_release-cockpit");
@@ -87,8 +87,8 @@ fn every_acknowledged_event_survives_sigkill() {
     // Kill at several points; each restart appends after what the last run left.
     for acks in [1, 37, 150, 5] {
         all_acked.extend(write_then_kill(dir.path(), acks));
-        let opened = Journal::open(&path).expect("the journal opens after a kill");
-        let entries = opened.entries;
+        let opened = Journal::open(&path, "1.2.3").expect("the journal opens after a kill");
+        let entries = opened.contents.entries;
         drop(opened.journal);
         for ack in &all_acked {
             let seq = ack["seq"].as_u64().unwrap();
@@ -112,7 +112,7 @@ fn a_torn_last_line_is_reported_and_the_valid_prefix_kept() {
     let dir = tempfile::tempdir().unwrap();
     let path = create_release(dir.path());
     {
-        let mut j = Journal::open(&path).unwrap().journal;
+        let mut j = Journal::open(&path, "1.2.3").unwrap().journal;
         for item in ["code-freeze", "changelog"] {
             j.append(
                 &"alice".into(),
@@ -131,7 +131,7 @@ fn a_torn_last_line_is_reported_and_the_valid_prefix_kept() {
         .write_all(torn)
         .unwrap();
 
-    let opened = Journal::open(&path).unwrap();
+    let opened = Journal::open(&path, "1.2.3").unwrap();
     let recovery = opened.recovery.clone().expect("the damage is reported");
     assert_eq!(recovery.line, 4);
     assert_eq!(recovery.kept_events, 3);
@@ -144,7 +144,7 @@ fn a_torn_last_line_is_reported_and_the_valid_prefix_kept() {
         torn,
         "the torn bytes are kept aside"
     );
-    assert_eq!(opened.entries.len(), 3);
+    assert_eq!(opened.contents.entries.len(), 3);
     // Appending goes on from the valid prefix, with the next number.
     let mut j = opened.journal;
     let e = j
@@ -158,8 +158,8 @@ fn a_torn_last_line_is_reported_and_the_valid_prefix_kept() {
         .unwrap();
     assert_eq!(e.seq, 4);
     drop(j);
-    let (entries, warning) = journal::read(&path).unwrap();
-    assert_eq!(entries.len(), 4);
+    let (contents, warning) = journal::read(&path, "1.2.3").unwrap();
+    assert_eq!(contents.entries.len(), 4);
     assert_eq!(warning, None);
 }
 
@@ -193,16 +193,21 @@ fn the_cockpit_shows_the_recovery_when_it_opens_a_torn_journal() {
 fn a_whole_last_event_missing_only_its_line_end_is_kept() {
     let dir = tempfile::tempdir().unwrap();
     let path = create_release(dir.path());
-    let line = "{\"seq\":2,\"at\":\"2026-11-26T11:00:00Z\",\"by\":\"alice\",\"type\":\"item_ticked\",\"item\":\"changelog\"}";
+    // Written as the journal writes it, naming the creation line: whole, but for its end.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let prev = chain::hash_line(text.trim_end_matches('\n').as_bytes());
+    let line = format!(
+        "{{\"seq\":2,\"prev\":\"{prev}\",\"at\":\"2026-11-26T11:00:00Z\",\"by\":\"alice\",\"type\":\"item_ticked\",\"item\":\"changelog\"}}"
+    );
     std::fs::OpenOptions::new()
         .append(true)
         .open(&path)
         .unwrap()
         .write_all(line.as_bytes())
         .unwrap();
-    let opened = Journal::open(&path).unwrap();
+    let opened = Journal::open(&path, "1.2.3").unwrap();
     assert!(opened.recovery.is_none());
-    assert_eq!(opened.entries.len(), 2);
+    assert_eq!(opened.contents.entries.len(), 2);
     drop(opened);
     assert!(std::fs::read_to_string(&path).unwrap().ends_with("}\n"));
 }
@@ -212,7 +217,7 @@ fn damage_before_the_last_line_is_refused_with_its_line_and_left_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let path = create_release(dir.path());
     {
-        let mut j = Journal::open(&path).unwrap().journal;
+        let mut j = Journal::open(&path, "1.2.3").unwrap().journal;
         j.append(
             &"alice".into(),
             common::at(common::START),
@@ -225,7 +230,7 @@ fn damage_before_the_last_line_is_refused_with_its_line_and_left_untouched() {
     let text = std::fs::read_to_string(&path).unwrap();
     let damaged = text.replacen("\"seq\":1", "\"seq\":X", 1);
     std::fs::write(&path, &damaged).unwrap();
-    match Journal::open(&path) {
+    match Journal::open(&path, "1.2.3") {
         Err(JournalError::Corrupt { line, .. }) => assert_eq!(line, 1),
         Err(e) => panic!("wrong error: {e}"),
         Ok(_) => panic!("a damaged journal was opened"),
@@ -237,16 +242,16 @@ fn damage_before_the_last_line_is_refused_with_its_line_and_left_untouched() {
 fn a_release_open_in_one_cockpit_cannot_be_opened_for_writing_in_another() {
     let dir = tempfile::tempdir().unwrap();
     let path = create_release(dir.path());
-    let first = Journal::open(&path).unwrap();
-    match Journal::open(&path) {
+    let first = Journal::open(&path, "1.2.3").unwrap();
+    match Journal::open(&path, "1.2.3") {
         Err(JournalError::Locked { .. }) => {}
         Err(e) => panic!("wrong error: {e}"),
         Ok(_) => panic!("opened twice"),
     }
     // Readers (status, a pair reviewer's view) are not locked out.
-    assert_eq!(journal::read(&path).unwrap().0.len(), 1);
+    assert_eq!(journal::read(&path, "1.2.3").unwrap().0.entries.len(), 1);
     drop(first);
-    assert!(Journal::open(&path).is_ok());
+    assert!(Journal::open(&path, "1.2.3").is_ok());
 }
 
 /// The file journal through the suite every journal store must pass.
@@ -263,23 +268,27 @@ impl release_cockpit::release::journal::conformance::StoreUnderTest for FileUnde
         at: chrono::DateTime<chrono::Utc>,
         first: Event,
     ) -> Journal {
-        Journal::create(&self.dir.path().join("1.2.3.jsonl"), by, at, first)
+        Journal::create(&self.dir.path().join("1.2.3.jsonl"), "1.2.3", by, at, first)
             .unwrap()
             .0
     }
 
     fn reopen(&mut self) -> Journal {
-        Journal::open(&self.dir.path().join("1.2.3.jsonl"))
+        Journal::open(&self.dir.path().join("1.2.3.jsonl"), "1.2.3")
             .unwrap()
             .journal
     }
 
     fn second_writer(&mut self) -> Result<Journal, JournalError> {
-        Journal::open(&self.dir.path().join("1.2.3.jsonl")).map(|o| o.journal)
+        Journal::open(&self.dir.path().join("1.2.3.jsonl"), "1.2.3").map(|o| o.journal)
     }
 
     fn shared(&self) -> bool {
         false
+    }
+
+    fn release(&self) -> String {
+        "1.2.3".into()
     }
 }
 

@@ -22,6 +22,7 @@ mod e2e_soak;
 mod e2e_tmux;
 mod exposition;
 mod journal;
+mod journal_chain;
 mod metrics_prometheus;
 mod promql_golden;
 mod robustness;

@@ -33,9 +33,10 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("1.2.3.jsonl");
         std::fs::write(&path, &bytes).unwrap();
-        match journal::read(&path) {
+        match journal::read(&path, "1.2.3") {
             Ok(_) => {}
             Err(journal::JournalError::Corrupt { line, .. }) => prop_assert!(line >= 1),
+            Err(journal::JournalError::Broken { broken, .. }) => prop_assert!(broken.seq() >= 1),
             Err(e) => prop_assert!(false, "unexpected error {e}"),
         }
     }

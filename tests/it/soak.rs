@@ -151,9 +151,13 @@ async fn checkpoints_are_recorded_at_their_minute_with_the_gauges_then() {
     assert_eq!(t15.gauges["error_rate"], Some(0.008));
     // A restart loses none of it: the snapshots are in the journal.
     let reopened = release_cockpit::release::state::ReleaseState::from_entries(
-        &release_cockpit::release::journal::read(&c.dir.path().join("releases/1.2.3.jsonl"))
-            .unwrap()
-            .0,
+        &release_cockpit::release::journal::read(
+            &c.dir.path().join("releases/1.2.3.jsonl"),
+            "1.2.3",
+        )
+        .unwrap()
+        .0
+        .entries,
     )
     .unwrap();
     assert_eq!(reopened.soak.snapshots, c.release().soak.snapshots);
@@ -411,6 +415,16 @@ async fn a_clean_window_is_declared_stable_at_t120_and_written_to_releases_log()
     );
     assert_eq!(line.approvers[0].name, "Carla CTO");
     assert!(line.rollback.is_none(), "no rollback");
+    // The line pins the journal as it stood after the conclusion.
+    let store = release_cockpit::release::store::StateDir::new(c.dir.path());
+    let verified = store
+        .verify(&release_cockpit::release::store::parse_version("1.2.3").unwrap())
+        .unwrap();
+    let release_cockpit::release::journal::ChainStatus::Chained { head } = &verified.chain else {
+        panic!("a new release's journal is chained: {:?}", verified.chain);
+    };
+    assert_eq!(line.journal_head.as_ref(), Some(head));
+    assert_eq!(verified.pinned, Some(verified.entries as u64));
 }
 
 #[tokio::test]

@@ -350,8 +350,11 @@ impl Soak {
 
     fn journal(&self) -> Vec<Entry> {
         let store = StateDir::new(self.dir.path());
-        let path = store.journal_path(&parse_version(&self.version).unwrap());
-        journal::read(&path).expect("the journal reads").0
+        let version = parse_version(&self.version).unwrap();
+        journal::read(&store.journal_path(&version), &version.to_string())
+            .expect("the journal reads")
+            .0
+            .entries
     }
 
     fn releases_log(&self) -> Vec<AuditRecord> {
@@ -569,6 +572,11 @@ async fn a_healthy_release_soaks_through_its_checkpoints_and_is_declared_stable(
     assert_eq!(line.deploy_started_at, Some(t0));
     assert_eq!(line.rollout_finished_at, Some(deploy_finished));
     assert_eq!(line.finished_at, concluded.at);
+    assert_eq!(
+        line.journal_head,
+        Some(journal::chain::entry_hash(&concluded)),
+        "the line pins the journal at its conclusion"
+    );
     assert!(line.finished_at > deploy_finished && deploy_finished > t0);
     assert!(line.finished_at >= t0 + chrono::Duration::minutes(10));
     assert_eq!(line.approvers.len(), 1);

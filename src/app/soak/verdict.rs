@@ -135,6 +135,7 @@ pub fn audit_record(
             })
             .collect(),
         rollback,
+        // The runtime, which holds the journal, pins its head as it writes the line.
         journal_head: None,
     }
 }

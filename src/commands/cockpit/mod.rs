@@ -190,13 +190,17 @@ pub fn launch(mut l: Launch) -> CmdResult {
                         o.state.version, o.state.release_type
                     )
                 });
+                let notice = [o.notice(), type_notice]
+                    .into_iter()
+                    .flatten()
+                    .reduce(|a, b| format!("{a}; {b}"));
                 rt.set_journal(o.journal);
                 rt.process(
                     &mut app,
                     Msg::ReleaseOpened {
                         state: o.state,
                         releases,
-                        notice: o.recovery.map(|r| r.to_string()).or(type_notice),
+                        notice,
                     },
                 );
                 if o.created {

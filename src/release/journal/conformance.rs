@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 
+use super::chain::{entry_hash, genesis};
 use super::{AppendError, JournalError, JournalStore};
 use crate::release::event::{Entry, Event};
 use crate::release::identity::Author;
@@ -19,6 +20,8 @@ pub trait StoreUnderTest {
     fn second_writer(&mut self) -> Result<Self::Store, JournalError>;
     /// Whether several writers may hold the release at once.
     fn shared(&self) -> bool;
+    /// The release the stores are for: its id is what the chain starts from.
+    fn release(&self) -> String;
 }
 
 fn at(minute: u32) -> DateTime<Utc> {
@@ -35,6 +38,26 @@ fn seqs(entries: &[Entry]) -> Vec<u64> {
     entries.iter().map(|e| e.seq).collect()
 }
 
+/// Every entry names the one before it, the first names the release, and the store's head
+/// is the last entry's hash.
+fn assert_chained(release: &str, store: &impl JournalStore, entries: &[Entry]) {
+    let mut expected = genesis(release);
+    for e in entries {
+        assert_eq!(
+            e.prev.as_deref(),
+            Some(expected.as_str()),
+            "entry {} must name the hash of the entry before it (the release id for the first)",
+            e.seq
+        );
+        expected = entry_hash(e);
+    }
+    assert_eq!(
+        store.head(),
+        entries.last().map(entry_hash),
+        "the head is the hash of the last entry"
+    );
+}
+
 /// Runs every check; panics naming the first that fails.
 pub async fn run<S: StoreUnderTest>(mut under_test: S) {
     let first = tick("code-review");
@@ -44,6 +67,8 @@ pub async fn run<S: StoreUnderTest>(mut under_test: S) {
     assert_eq!(seqs(&read), [1]);
     assert_eq!(read[0].event, first);
     assert_eq!(read[0].by, "alice");
+    let release = under_test.release();
+    assert_chained(&release, &store, &read);
 
     let second = store
         .append(2, &Author::claimed("alice"), at(1), tick("tests-pass"))
@@ -71,6 +96,7 @@ pub async fn run<S: StoreUnderTest>(mut under_test: S) {
         .expect("append after the conflict");
     assert_eq!(seqs(&store.read_from(2).expect("read from 2")), [2, 3]);
     assert!(store.read_from(4).expect("read past the end").is_empty());
+    assert_chained(&release, &store, &store.read_from(1).expect("read"));
 
     if under_test.shared() {
         let mut other = under_test.second_writer().expect("a second writer");
@@ -96,12 +122,28 @@ pub async fn run<S: StoreUnderTest>(mut under_test: S) {
     }
 
     let expected = store.read_from(1).expect("read before the restart");
+    assert_chained(&release, &store, &expected);
     drop(store);
-    let reopened = under_test.reopen();
+    let mut reopened = under_test.reopen();
     assert_eq!(
         reopened.read_from(1).expect("read after the restart"),
         expected,
         "every entry survives a restart"
     );
     assert_eq!(reopened.next_seq(), expected.len() as u64 + 1);
+    assert_chained(&release, &reopened, &expected);
+    let next = reopened.next_seq();
+    reopened
+        .append(
+            next,
+            &Author::claimed("alice"),
+            at(6),
+            tick("after-restart"),
+        )
+        .expect("append after the restart");
+    assert_chained(
+        &release,
+        &reopened,
+        &reopened.read_from(1).expect("read after appending"),
+    );
 }

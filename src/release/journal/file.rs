@@ -3,6 +3,8 @@
 //! A power loss can leave a half-written last line; opening keeps the valid prefix, saves
 //! the torn bytes beside the journal and says so. Damage anywhere else is not guessed
 //! around: the journal is the record of who approved what, so it is refused with the line.
+//! A whole line that parses but breaks the hash chain (`chain`) is not a power loss, even
+//! as the last line: it is an edit, and refused.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -12,6 +14,7 @@ use chrono::{DateTime, Utc};
 
 use tokio::sync::mpsc;
 
+use super::chain::{Chain, ChainBreak, ChainStatus};
 use super::{AppendError, JournalStore};
 use crate::release::event::{Entry, Event};
 use crate::release::identity::Author;
@@ -36,6 +39,12 @@ pub enum JournalError {
     Exists { path: PathBuf },
     #[error("{path}: an earlier write failed and could not be undone; reopen the release")]
     Poisoned { path: PathBuf },
+    /// The hash chain does not hold: a line was changed, removed, inserted or moved.
+    #[error("{path}: {broken}: the journal was edited; it was left as it is")]
+    Broken { path: PathBuf, broken: ChainBreak },
+    /// An append that would break the chain (another release's creation): nothing written.
+    #[error("{path}: {why}; nothing was written")]
+    NotWritten { path: PathBuf, why: ChainBreak },
 }
 
 /// What opening found at the end of a journal that was cut short.
@@ -66,6 +75,8 @@ pub struct Journal {
     path: PathBuf,
     file: File,
     next_seq: u64,
+    /// Where the chain stands: the next append names its head.
+    chain: Chain,
     /// The length of the valid journal: a failed append is cut back to it.
     len: u64,
     /// Set when a failed append could not be cut back: appending again could bury a good
@@ -77,8 +88,17 @@ pub struct Journal {
 
 pub struct Opened {
     pub journal: Journal,
-    pub entries: Vec<Entry>,
+    pub contents: Contents,
     pub recovery: Option<Recovery>,
+}
+
+/// A journal's entries as read, their chain checked.
+#[derive(Debug, Clone)]
+pub struct Contents {
+    pub entries: Vec<Entry>,
+    /// Each entry's hash, in order: what the next entry, or releases.log, names it by.
+    pub hashes: Vec<String>,
+    pub chain: ChainStatus,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
@@ -88,20 +108,26 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
     }
 }
 
-/// Parses journal text into entries; `Err` names the first bad line.
-enum Parsed {
-    Clean(Vec<Entry>),
-    /// Valid entries, then a damaged last line starting at `offset`.
-    TornTail {
-        entries: Vec<Entry>,
-        offset: usize,
-        line: usize,
-        reason: String,
-    },
+/// Journal text as entries, checked against the chain; `Err` names the first bad line or
+/// the entry where the chain breaks.
+struct Parsed {
+    contents: Contents,
+    chain: Chain,
+    torn: Option<TornTail>,
 }
 
-fn parse(path: &Path, bytes: &[u8]) -> Result<Parsed, JournalError> {
+/// A damaged last line that starts at `offset`.
+struct TornTail {
+    offset: usize,
+    line: usize,
+    reason: String,
+}
+
+fn parse(path: &Path, release: &str, bytes: &[u8]) -> Result<Parsed, JournalError> {
+    let mut chain = Chain::new(release);
     let mut entries = Vec::new();
+    let mut hashes = Vec::new();
+    let mut torn = None;
     let mut offset = 0;
     let mut line_no = 0;
     while offset < bytes.len() {
@@ -114,63 +140,73 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Parsed, JournalError> {
         let is_last = offset + line.len() + usize::from(complete) >= bytes.len();
         let parsed = std::str::from_utf8(line)
             .map_err(|e| e.to_string())
-            .and_then(|s| serde_json::from_str::<Entry>(s).map_err(|e| e.to_string()))
-            .and_then(|e| {
-                let expected = entries.len() as u64 + 1;
-                if e.seq == expected {
-                    Ok(e)
-                } else {
-                    Err(format!(
-                        "event number {} where {expected} was expected",
-                        e.seq
-                    ))
-                }
-            });
-        match parsed {
-            Ok(entry) => entries.push(entry),
+            .and_then(|s| serde_json::from_str::<Entry>(s).map_err(|e| e.to_string()));
+        let corrupt = |message| JournalError::Corrupt {
+            path: path.to_path_buf(),
+            line: line_no,
+            message,
+        };
+        let entry = match parsed {
+            Ok(entry) => entry,
+            // Only a line that does not parse can be a write cut short by a power loss.
             Err(reason) if is_last => {
                 let reason = if complete {
                     reason
                 } else {
                     format!("no line end: {reason}")
                 };
-                return Ok(Parsed::TornTail {
-                    entries,
+                torn = Some(TornTail {
                     offset,
                     line: line_no,
                     reason,
                 });
+                break;
             }
-            Err(message) => {
-                return Err(JournalError::Corrupt {
-                    path: path.to_path_buf(),
-                    line: line_no,
-                    message,
-                });
-            }
+            Err(message) => return Err(corrupt(message)),
+        };
+        // The chain before the number: a removed or moved line then reads as the edit it
+        // is, naming both entries, rather than as a gap in the numbering.
+        let hash = chain
+            .check(&entry, line)
+            .map_err(|broken| JournalError::Broken {
+                path: path.to_path_buf(),
+                broken,
+            })?;
+        let expected = entries.len() as u64 + 1;
+        if entry.seq != expected {
+            return Err(corrupt(format!(
+                "event number {} where {expected} was expected",
+                entry.seq
+            )));
         }
+        chain.advance(&entry, hash.clone());
+        hashes.push(hash);
+        entries.push(entry);
         offset += line.len() + usize::from(complete);
     }
-    Ok(Parsed::Clean(entries))
+    Ok(Parsed {
+        contents: Contents {
+            entries,
+            hashes,
+            chain: chain.status(),
+        },
+        chain,
+        torn,
+    })
 }
 
-/// Reads a journal without touching it (for `status`, `audit` and other readers).
-pub fn read(path: &Path) -> Result<(Vec<Entry>, Option<String>), JournalError> {
+/// Reads a journal without touching it (for `status`, `audit` and other readers), checking
+/// its chain; the message says a cut-short last line was not read.
+pub fn read(path: &Path, release: &str) -> Result<(Contents, Option<String>), JournalError> {
     let bytes = std::fs::read(path).map_err(io(path))?;
-    match parse(path, &bytes)? {
-        Parsed::Clean(entries) => Ok((entries, None)),
-        Parsed::TornTail {
-            entries,
-            line,
-            reason,
-            ..
-        } => Ok((
-            entries,
-            Some(format!(
-                "line {line} is cut short ({reason}) and was not read"
-            )),
-        )),
-    }
+    let parsed = parse(path, release, &bytes)?;
+    let warning = parsed.torn.map(|t| {
+        format!(
+            "line {} is cut short ({}) and was not read",
+            t.line, t.reason
+        )
+    });
+    Ok((parsed.contents, warning))
 }
 
 fn sync_dir(path: &Path) -> std::io::Result<()> {
@@ -181,9 +217,10 @@ fn sync_dir(path: &Path) -> std::io::Result<()> {
 }
 
 impl Journal {
-    /// Creates the journal of a new release with its first event, durable on return.
+    /// Creates the journal of release `release` with its first event, durable on return.
     pub fn create(
         path: &Path,
+        release: &str,
         by: &Author,
         at: DateTime<Utc>,
         first: Event,
@@ -210,6 +247,7 @@ impl Journal {
             path: path.to_path_buf(),
             file,
             next_seq: 1,
+            chain: Chain::new(release),
             len: 0,
             poisoned: false,
             followers: Default::default(),
@@ -219,8 +257,9 @@ impl Journal {
         Ok((journal, entry))
     }
 
-    /// Opens an existing journal for appending, recovering a torn last line.
-    pub fn open(path: &Path) -> Result<Opened, JournalError> {
+    /// Opens release `release`'s journal for appending, recovering a torn last line;
+    /// refuses one whose chain is broken.
+    pub fn open(path: &Path, release: &str) -> Result<Opened, JournalError> {
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -229,21 +268,25 @@ impl Journal {
         lock(&file, path)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io(path))?;
-        let (entries, recovery) = match parse(path, &bytes)? {
-            Parsed::Clean(entries) => {
+        let Parsed {
+            contents,
+            chain,
+            torn,
+        } = parse(path, release, &bytes)?;
+        let recovery = match torn {
+            None => {
                 if !bytes.is_empty() && !bytes.ends_with(b"\n") {
                     // A whole event whose line end did not make it: finish the line.
                     file.write_all(b"\n").map_err(io(path))?;
                     file.sync_data().map_err(io(path))?;
                 }
-                (entries, None)
+                None
             }
-            Parsed::TornTail {
-                entries,
+            Some(TornTail {
                 offset,
                 line,
                 reason,
-            } => {
+            }) => {
                 let saved_to = torn_copy_path(path);
                 let mut copy = File::create(&saved_to).map_err(io(&saved_to))?;
                 copy.write_all(&bytes[offset..]).map_err(io(&saved_to))?;
@@ -255,26 +298,27 @@ impl Journal {
                 sync_dir(path).map_err(io(path))?;
                 let recovery = Recovery {
                     line,
-                    kept_events: entries.len(),
+                    kept_events: contents.entries.len(),
                     reason,
                     saved_to,
                 };
                 tracing::warn!(journal = %path.display(), "{recovery}");
-                (entries, Some(recovery))
+                Some(recovery)
             }
         };
-        let next_seq = entries.len() as u64 + 1;
+        let next_seq = contents.entries.len() as u64 + 1;
         let len = file.metadata().map_err(io(path))?.len();
         Ok(Opened {
             journal: Journal {
                 path: path.to_path_buf(),
                 file,
                 next_seq,
+                chain,
                 len,
                 poisoned: false,
                 followers: Default::default(),
             },
-            entries,
+            contents,
             recovery,
         })
     }
@@ -288,7 +332,7 @@ impl Journal {
     ) -> Result<Entry, JournalError> {
         let entry = Entry {
             seq: self.next_seq,
-            prev: None,
+            prev: Some(self.chain.next_prev().to_string()),
             at,
             by: by.name.clone(),
             verified_by: by.verified_by.clone(),
@@ -300,6 +344,13 @@ impl Journal {
             });
         }
         let mut line = serde_json::to_vec(&entry).expect("events always serialise");
+        let hash = self
+            .chain
+            .check(&entry, &line)
+            .map_err(|why| JournalError::NotWritten {
+                path: self.path.clone(),
+                why,
+            })?;
         line.push(b'\n');
         let written = self
             .file
@@ -319,11 +370,17 @@ impl Journal {
         }
         self.len += line.len() as u64;
         self.next_seq += 1;
+        self.chain.advance(&entry, hash);
         Ok(entry)
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// How much of this journal's history its chain covers, appends included.
+    pub fn chain(&self) -> ChainStatus {
+        self.chain.status()
     }
 }
 
@@ -352,9 +409,17 @@ impl JournalStore for Journal {
         Ok(Journal::append(self, by, at, event)?)
     }
 
+    fn head(&self) -> Option<String> {
+        self.chain.head().map(str::to_string)
+    }
+
     fn read_from(&self, seq: u64) -> Result<Vec<Entry>, JournalError> {
-        let (entries, _) = read(&self.path)?;
-        Ok(entries.into_iter().filter(|e| e.seq >= seq).collect())
+        let (contents, _) = read(&self.path, self.chain.release())?;
+        Ok(contents
+            .entries
+            .into_iter()
+            .filter(|e| e.seq >= seq)
+            .collect())
     }
 
     /// Nobody else appends to a file journal: its writer holds the lock, and a second

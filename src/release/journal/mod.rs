@@ -2,6 +2,7 @@
 //! first implementation, a store in the cluster (several cockpits on one release) the next.
 //! Every store must pass `conformance`.
 
+pub mod chain;
 pub mod conformance;
 mod file;
 
@@ -10,7 +11,8 @@ use tokio::sync::mpsc;
 
 use super::event::{Entry, Event};
 use super::identity::Author;
-pub use file::{Journal, JournalError, Opened, Recovery, read};
+pub use chain::{ChainBreak, ChainStatus};
+pub use file::{Contents, Journal, JournalError, Opened, Recovery, read};
 
 /// Why an append did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -23,14 +25,19 @@ pub enum AppendError {
     Journal(#[from] JournalError),
 }
 
-/// A release's journal: entries numbered from 1, appended only when the caller's idea of
-/// the next number is still true, durable when `append` returns.
+/// A release's journal: entries numbered from 1, each naming the one before it by hash
+/// (`chain`), appended only when the caller's idea of the next number is still true,
+/// durable when `append` returns.
 pub trait JournalStore: Send {
     /// Where it is, for messages and reports.
     fn location(&self) -> String;
 
     /// The number the next entry gets, as this handle knows it.
     fn next_seq(&self) -> u64;
+
+    /// The hash of the last entry (`chain::entry_hash`), which the next entry names as its
+    /// `prev` and releases.log pins; `None` while there is no entry. Every store chains.
+    fn head(&self) -> Option<String>;
 
     /// Appends `event` as entry `expected_seq`; a stale number is a `Conflict` and
     /// writes nothing.

@@ -222,8 +222,11 @@ impl Live {
 
 pub fn journal_entries(c: &Cockpit) -> Vec<Entry> {
     let store = StateDir::new(c.dir.path());
-    let path = store.journal_path(&parse_version(&c.version).unwrap());
-    journal::read(&path).expect("the journal reads").0
+    let version = parse_version(&c.version).unwrap();
+    journal::read(&store.journal_path(&version), &version.to_string())
+        .expect("the journal reads")
+        .0
+        .entries
 }
 
 /// The journaled action events, in order.

@@ -39,13 +39,14 @@ pub fn open_release(
     let opened = store
         .open_or_create(config, &v, release_type, &"alice".into(), now)
         .unwrap();
+    let notice = opened.notice();
     rt.set_journal(opened.journal);
     rt.process(
         app,
         Msg::ReleaseOpened {
             state: opened.state,
             releases: vec![version.to_string()],
-            notice: opened.recovery.map(|r| r.to_string()),
+            notice,
         },
     );
 }
