@@ -98,7 +98,8 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
         /// Check each release's journal end to end (its hash chain, the creation's version,
-        /// the head hash releases.log pinned); exit 1 naming the first broken entry.
+        /// every entry against the procedure's rules, the head hash releases.log pinned);
+        /// exit 1 naming the first broken entry.
         #[arg(long, conflicts_with = "json")]
         verify: bool,
     },

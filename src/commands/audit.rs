@@ -14,7 +14,7 @@ pub fn run(common: &Common, release: Option<&str>, json: bool, verify: bool) -> 
         .transpose()
         .map_err(|e| usage(e.to_string()))?;
     if verify {
-        return verify_journals(&state, filter);
+        return verify_journals(&config, &state, filter);
     }
     let filter = filter.map(|v| v.to_string());
     let path = state.audit_log();
@@ -43,7 +43,11 @@ pub fn run(common: &Common, release: Option<&str>, json: bool, verify: bool) -> 
 
 /// One line per release; a journal that fails is the command's answer (exit 1), naming the
 /// first that did. Reading takes no lock, so a release open in a cockpit can be checked.
-fn verify_journals(state: &StateDir, only: Option<semver::Version>) -> CmdResult {
+fn verify_journals(
+    config: &crate::config::Config,
+    state: &StateDir,
+    only: Option<semver::Version>,
+) -> CmdResult {
     let versions = match only {
         Some(v) if !state.journal_path(&v).is_file() => {
             return Err(usage(format!(
@@ -66,7 +70,7 @@ fn verify_journals(state: &StateDir, only: Option<semver::Version>) -> CmdResult
     let mut first_failure = None;
     let mut failures = 0;
     for v in &versions {
-        match state.verify(v) {
+        match state.verify(config, v) {
             Ok(verified) => {
                 let torn = verified.torn_tail.as_ref().map(|t| format!("; {t}"));
                 text.push_str(&format!("{v}: {verified}{}\n", torn.unwrap_or_default()));

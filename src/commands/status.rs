@@ -26,7 +26,9 @@ pub fn run(common: &Common, release: Option<&str>, json: bool) -> CmdResult {
             state.root().display()
         )));
     }
-    let verified = state.verify(&version).map_err(|e| usage(e.to_string()))?;
+    let verified = state
+        .verify(&config, &version)
+        .map_err(|e| usage(e.to_string()))?;
     let (release, warning) = (&verified.state, verified.torn_tail.clone());
     let now = chrono::Utc::now();
     if json {

@@ -94,7 +94,13 @@ pub fn render(records: &[AuditRecord]) -> String {
         let approvers: Vec<String> = r
             .approvers
             .iter()
-            .map(|a| format!("{} ({})", a.name, a.role))
+            .map(|a| {
+                let unverified = if a.verified { "" } else { ", unverified" };
+                match &a.entered_by {
+                    Some(by) => format!("{} ({}, entered by {by}{unverified})", a.name, a.role),
+                    None => format!("{} ({}{unverified})", a.name, a.role),
+                }
+            })
             .collect();
         let rollback = match &r.rollback {
             None => "no rollback".to_string(),

@@ -37,6 +37,12 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// An entry the cockpit would have refused when it was written: edited in by hand.
+    #[error("{path}: {broken}; the journal was left as it is")]
+    BrokenRule {
+        path: PathBuf,
+        broken: crate::release::replay::BrokenRule,
+    },
     #[error(transparent)]
     Journal(#[from] JournalError),
 }
@@ -225,7 +231,7 @@ impl StateDir {
         let release = version.to_string();
         if path.exists() {
             let opened = Journal::open(&path, &release)?;
-            let verified = self.checked(version, &path, opened.contents, None)?;
+            let verified = self.checked(config, version, &path, opened.contents, None)?;
             return Ok(OpenRelease {
                 journal: opened.journal,
                 state: verified.state,
@@ -261,36 +267,47 @@ impl StateDir {
     /// `verify` checks it.
     pub fn read(
         &self,
+        config: &Config,
         version: &semver::Version,
     ) -> Result<(ReleaseState, Option<String>), StoreError> {
-        let verified = self.verify(version)?;
+        let verified = self.verify(config, version)?;
         Ok((verified.state, verified.torn_tail))
     }
 
     /// Reads a release without locking it and checks it end to end: its chain and the
     /// creation's version (the journal's own reading), that it starts with its creation,
-    /// and that every head releases.log pinned for it is still one of its entries.
-    /// `audit --verify` runs this; the cockpit's opening runs the same checks (`checked`).
-    pub fn verify(&self, version: &semver::Version) -> Result<Verified, StoreError> {
+    /// that every entry was allowed by the procedure's rules given those before it
+    /// (`replay`), and that every head releases.log pinned for it is still one of its
+    /// entries. `audit --verify` runs this; the cockpit's opening runs the same checks
+    /// (`checked`).
+    pub fn verify(
+        &self,
+        config: &Config,
+        version: &semver::Version,
+    ) -> Result<Verified, StoreError> {
         let path = self.journal_path(version);
         let (contents, torn_tail) = journal::read(&path, &version.to_string())?;
-        self.checked(version, &path, contents, torn_tail)
+        self.checked(config, version, &path, contents, torn_tail)
     }
 
     /// The checks on a journal's contents that every reading shares, whether it holds the
     /// journal's lock or not; the fold is their result.
     fn checked(
         &self,
+        config: &Config,
         version: &semver::Version,
         path: &Path,
         contents: Contents,
         torn_tail: Option<String>,
     ) -> Result<Verified, StoreError> {
-        let state = ReleaseState::from_entries(&contents.entries).ok_or_else(|| {
-            StoreError::NoCreation {
+        let state = crate::release::replay::replay(&contents.entries, config)
+            .map_err(|broken| StoreError::BrokenRule {
                 path: path.to_path_buf(),
-            }
-        })?;
+                broken,
+            })?
+            .ok_or_else(|| StoreError::NoCreation {
+                path: path.to_path_buf(),
+            })?;
         let mut pinned = None;
         for head in self.pinned_heads(version)? {
             let at = contents

@@ -51,9 +51,10 @@ fn an_approval_is_recorded_as_its_approver_and_one_for_someone_else_is_refused()
     assert!(a.verified && a.proxy().is_none());
     assert_eq!(c.last_log(), "tess approved as Team Lead");
     let store = release_cockpit::release::store::StateDir::new(c.dir.path());
-    let path = store.journal_path(&release_cockpit::release::store::parse_version("1.2.3").unwrap());
-    let (entries, _) = release_cockpit::release::journal::read(&path).unwrap();
-    let last = entries.last().unwrap();
+    let path =
+        store.journal_path(&release_cockpit::release::store::parse_version("1.2.3").unwrap());
+    let (contents, _) = release_cockpit::release::journal::read(&path, "1.2.3").unwrap();
+    let last = contents.entries.last().unwrap();
     assert_eq!(last.by, "tess");
     assert_eq!(last.verified_by.as_deref(), Some("production"));
 
@@ -109,7 +110,9 @@ fn names_differing_in_case_or_width_are_one_person_and_look_alikes_are_refused()
     c.approve_entering("engineer", Some("ＴＥＳＳ lead"));
     assert_eq!(
         c.modal_error().as_deref(),
-        Some("ＴＥＳＳ lead already approved as Team Lead; one person cannot fill two required roles")
+        Some(
+            "ＴＥＳＳ lead already approved as Team Lead; one person cannot fill two required roles"
+        )
     );
     c.key(KeyCode::Esc);
     // A Cyrillic е in place of the Latin e: another name that reads the same. Refused.
@@ -138,13 +141,23 @@ fn the_config_maps_roles_to_cluster_groups_and_users() {
     let mut config = Config::embedded();
     config.access.approvers.insert(
         "team_lead".into(),
-        vec![Principal::Group("leads".into()), Principal::User("Olga".into())],
+        vec![
+            Principal::Group("leads".into()),
+            Principal::User("Olga".into()),
+        ],
     );
     let mut c = Cockpit::with_config(config, "regular");
     // Not in the group, and not named: the role is not offered, and the rules say why.
     c.sign_in(verified("carol", &["devs"]));
-    assert_eq!(offered(&mut c, "team_lead").as_deref(), Some("not for carol"));
-    assert_eq!(offered(&mut c, "engineer"), None, "an unmapped role is anyone's");
+    assert_eq!(
+        offered(&mut c, "team_lead").as_deref(),
+        Some("not for carol")
+    );
+    assert_eq!(
+        offered(&mut c, "engineer"),
+        None,
+        "an unmapped role is anyone's"
+    );
     // A claimed name has no groups: it cannot be a group's member.
     c.sign_in(Identity::claimed("dave"));
     let release = c.release().clone();
@@ -152,8 +165,7 @@ fn the_config_maps_roles_to_cluster_groups_and_users() {
         role: "team_lead".into(),
         name: name.into(),
     };
-    let why = rules::check(&release, &c.app.config, &c.app.caller(), &approve("dave"))
-        .unwrap_err();
+    let why = rules::check(&release, &c.app.config, &c.app.caller(), &approve("dave")).unwrap_err();
     assert_eq!(
         why,
         "dave may not approve as Team Lead: the config's [access.approvers] team_lead allows \
@@ -269,5 +281,11 @@ fn a_release_is_concluded_stable_only_after_its_window_and_never_before_a_deploy
         "the soak window runs 1h 59m more; stable is declared at its end"
     );
     rules::check(&deployed, &config, &at("2026-12-08T12:05:00Z"), &stable).unwrap();
-    rules::check(&deployed, &config, &at("2026-12-08T10:06:00Z"), &rolled_back).unwrap();
+    rules::check(
+        &deployed,
+        &config,
+        &at("2026-12-08T10:06:00Z"),
+        &rolled_back,
+    )
+    .unwrap();
 }

@@ -69,8 +69,8 @@ fn a_script_records_as_its_claimed_name_marked_unverified() {
         stderr.contains("no cluster said who you are; recording as ci-bot (unverified)"),
         "{stderr}"
     );
-    let (entries, _) = journal::read(&path).unwrap();
-    let last = entries.last().unwrap();
+    let (contents, _) = journal::read(&path, "1.2.3").unwrap();
+    let last = contents.entries.last().unwrap();
     assert_eq!(last.by, "ci-bot");
     assert_eq!(last.verified_by, None);
 }
@@ -108,8 +108,12 @@ fn a_script_cannot_conclude_acknowledge_arm_or_approve_for_someone_else() {
             "{line}: {stderr}"
         );
     }
-    let (entries, _) = journal::read(&path).unwrap();
-    assert_eq!(entries.len(), 1, "nothing but the creation was written");
+    let (contents, _) = journal::read(&path, "1.2.3").unwrap();
+    assert_eq!(
+        contents.entries.len(),
+        1,
+        "nothing but the creation was written"
+    );
 }
 
 #[test]

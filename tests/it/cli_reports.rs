@@ -119,13 +119,22 @@ fn record(version: &str, rollback: Option<AuditRollback>) -> AuditRecord {
             "stable"
         }
         .into(),
-        approvers: vec![AuditApprover {
-            role: "team_lead".into(),
-            name: "Tess Lead".into(),
-            at: common::at("2026-12-08T08:50:00Z"),
-            entered_by: None,
-            verified: true,
-        }],
+        approvers: vec![
+            AuditApprover {
+                role: "team_lead".into(),
+                name: "Tess Lead".into(),
+                at: common::at("2026-12-08T08:50:00Z"),
+                entered_by: None,
+                verified: true,
+            },
+            AuditApprover {
+                role: "engineer".into(),
+                name: "Eve Engineer".into(),
+                at: common::at("2026-12-08T08:55:00Z"),
+                entered_by: Some("alice".into()),
+                verified: false,
+            },
+        ],
         rollback,
         journal_head: None,
     }
@@ -162,7 +171,13 @@ fn audit_prints_each_release_with_sha_image_times_approvers_and_rollback() {
         ),
         "{text}"
     );
-    assert!(text.contains("approvers: Tess Lead (team_lead)"), "{text}");
+    // A proxy entry names both, and a name no cluster vouched for says so.
+    assert!(
+        text.contains(
+            "approvers: Tess Lead (team_lead), Eve Engineer (engineer, entered by alice, unverified)"
+        ),
+        "{text}"
+    );
     assert!(text.contains("no rollback"), "{text}");
     assert!(text.contains("rollback by undo: error rate 8%"), "{text}");
 

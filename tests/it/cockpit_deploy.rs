@@ -618,7 +618,21 @@ fn journal_in_flight(config: &Config) -> tempfile::TempDir {
     let commit = Event::CommitSet {
         commit_sha: SHA.into(),
     };
-    for event in [commit, staging_deploy_started()] {
+    // What opened the staging gate: opening re-checks every entry against the rules.
+    let week_before = config
+        .procedure
+        .phases
+        .iter()
+        .find(|p| p.id == "week-before")
+        .unwrap();
+    let ticks = week_before
+        .items
+        .iter()
+        .map(|i| Event::ItemTicked { item: i.id.clone() });
+    for event in std::iter::once(commit)
+        .chain(ticks)
+        .chain([staging_deploy_started()])
+    {
         journal.append(&"alice".into(), at, event).unwrap();
     }
     dir

@@ -202,7 +202,10 @@ fn the_errors_release_fires_the_trigger_and_one_key_rolls_it_back() {
     assert_eq!(line.image.as_deref(), Some(BAD), "{line:#?}");
     assert_eq!(line.approvers.len(), 1, "{line:#?}");
     assert_eq!(line.approvers[0].name, "release-engineer", "{line:#?}");
-    assert!(line.approvers[0].verified, "the sandbox vouched for it: {line:#?}");
+    assert!(
+        line.approvers[0].verified,
+        "the sandbox vouched for it: {line:#?}"
+    );
     assert_eq!(line.approvers[0].entered_by, None, "{line:#?}");
     let rollback = line
         .rollback

@@ -33,7 +33,9 @@ fn create_release(dir: &std::path::Path) -> std::path::PathBuf {
 /// Returns the acknowledged entries' (seq, item, type) as the child printed them.
 fn write_then_kill(dir: &std::path::Path, acks: usize) -> Vec<serde_json::Value> {
     let store = StateDir::new(dir);
-    let (state, _) = store.read(&parse_version("1.2.3").unwrap()).unwrap();
+    let (state, _) = store
+        .read(&Config::embedded(), &parse_version("1.2.3").unwrap())
+        .unwrap();
     let start_ticked = state.item("changelog").status.is_settled();
     let mut child = Command::new(BIN)
         .args(["--state-dir"])

@@ -115,7 +115,7 @@ fn refused_everywhere(dir: &Path, path: &Path, message: &str) {
         ),
         Ok(_) => panic!("the cockpit opened an edited journal"),
     }
-    match StateDir::new(dir).verify(&v("1.2.3")) {
+    match StateDir::new(dir).verify(&Config::embedded(), &v("1.2.3")) {
         Err(e) => assert!(e.to_string().contains(message), "verify says {e}"),
         Ok(verified) => panic!("verify passed an edited journal: {verified}"),
     }
@@ -153,7 +153,9 @@ fn broken_at(dir: &Path, seq: u64) {
 fn an_intact_journal_verifies_and_audit_verify_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let (path, head) = release(dir.path());
-    let verified = StateDir::new(dir.path()).verify(&v("1.2.3")).unwrap();
+    let verified = StateDir::new(dir.path())
+        .verify(&Config::embedded(), &v("1.2.3"))
+        .unwrap();
     assert_eq!(verified.entries, 7);
     assert_eq!(verified.chain, ChainStatus::Chained { head: head.clone() });
     assert_eq!(verified.state.approvals["team_lead"].name, "Tess Lead");
@@ -374,7 +376,9 @@ fn entries_appended_after_the_pin_still_verify_and_say_so() {
         )
         .unwrap();
     drop(opened);
-    let verified = StateDir::new(dir.path()).verify(&v("1.2.3")).unwrap();
+    let verified = StateDir::new(dir.path())
+        .verify(&Config::embedded(), &v("1.2.3"))
+        .unwrap();
     assert_eq!(verified.pinned, Some(7));
     assert!(
         verified
@@ -407,7 +411,9 @@ fn unchained_fixture(dir: &Path) -> PathBuf {
 fn an_old_unchained_journal_opens_and_is_reported_unchained() {
     let dir = tempfile::tempdir().unwrap();
     let path = unchained_fixture(dir.path());
-    let verified = StateDir::new(dir.path()).verify(&v("1.2.2")).unwrap();
+    let verified = StateDir::new(dir.path())
+        .verify(&Config::embedded(), &v("1.2.2"))
+        .unwrap();
     assert_eq!(verified.chain, ChainStatus::Unchained);
     assert_eq!(verified.state.approvals["team_lead"].name, "Tess Lead");
 
@@ -474,7 +480,9 @@ fn appending_to_an_old_journal_starts_the_chain_there_and_it_must_go_on() {
         Some(chain::hash_line(lines(&path)[2].as_bytes()))
     );
     drop(opened);
-    let verified = StateDir::new(dir.path()).verify(&v("1.2.2")).unwrap();
+    let verified = StateDir::new(dir.path())
+        .verify(&Config::embedded(), &v("1.2.2"))
+        .unwrap();
     assert!(
         matches!(verified.chain, ChainStatus::ChainedFrom { seq: 4, .. }),
         "{:?}",
@@ -496,7 +504,7 @@ fn appending_to_an_old_journal_starts_the_chain_there_and_it_must_go_on() {
         ..entry(&l[3])
     }));
     write_lines(&path, &l);
-    match StateDir::new(dir.path()).verify(&v("1.2.2")) {
+    match StateDir::new(dir.path()).verify(&Config::embedded(), &v("1.2.2")) {
         Err(e) => assert!(
             e.to_string()
                 .contains("entry 5 does not name entry 4, though every entry from 4 on"),
@@ -504,4 +512,74 @@ fn appending_to_an_old_journal_starts_the_chain_there_and_it_must_go_on() {
         ),
         Ok(_) => panic!("a dropped link passed"),
     }
+}
+
+/// Lines the cockpit would have refused, appended with a correct chain (as someone who can
+/// write the file and recompute the hashes would): the re-check against the rules names
+/// them.
+fn forged(dir: &Path, events: Vec<Event>) -> PathBuf {
+    let mut opened = open(dir, "1.2.3").unwrap();
+    for event in events {
+        opened
+            .journal
+            .append(&"mallory".into(), common::at(common::START), event)
+            .unwrap();
+    }
+    StateDir::new(dir).journal_path(&v("1.2.3"))
+}
+
+#[test]
+fn a_go_with_no_approvals_is_refused_even_with_its_chain_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = forged(
+        dir.path(),
+        vec![Event::Decision {
+            verdict: release_cockpit::release::event::GoNoGo::Go,
+            reason: None,
+        }],
+    );
+    refused_everywhere(
+        dir.path(),
+        &path,
+        "entry 2 breaks the procedure's rules: a go needs the required approvals first; \
+         missing: Team Lead, Engineer Review",
+    );
+}
+
+#[test]
+fn one_person_in_two_roles_is_refused_even_with_its_chain_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let approve = |role: &str, name: &str| Event::Approved {
+        role: role.into(),
+        name: name.into(),
+    };
+    let path = forged(
+        dir.path(),
+        vec![
+            approve("team_lead", "Tess Lead"),
+            approve("engineer", "tess lead"),
+        ],
+    );
+    refused_everywhere(
+        dir.path(),
+        &path,
+        "entry 3 breaks the procedure's rules: tess lead already approved as Team Lead; one \
+         person cannot fill two required roles",
+    );
+}
+
+#[test]
+fn a_conclusion_with_no_deploy_is_refused_even_with_its_chain_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = forged(
+        dir.path(),
+        vec![Event::Concluded {
+            verdict: release_cockpit::release::soak::SoakVerdict::Stable { reason: None },
+        }],
+    );
+    refused_everywhere(
+        dir.path(),
+        &path,
+        "entry 2 breaks the procedure's rules: nothing to conclude: production was not deployed",
+    );
 }

@@ -7,6 +7,7 @@
 
 mod common;
 
+mod approvals;
 mod checks;
 mod cli_bad_input;
 mod cli_record;
@@ -35,4 +36,3 @@ mod ui_rollout;
 mod ui_snapshots;
 mod ui_timeline;
 mod update;
-mod approvals;

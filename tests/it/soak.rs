@@ -418,7 +418,10 @@ async fn a_clean_window_is_declared_stable_at_t120_and_written_to_releases_log()
     // The line pins the journal as it stood after the conclusion.
     let store = release_cockpit::release::store::StateDir::new(c.dir.path());
     let verified = store
-        .verify(&release_cockpit::release::store::parse_version("1.2.3").unwrap())
+        .verify(
+            &c.app.config,
+            &release_cockpit::release::store::parse_version("1.2.3").unwrap(),
+        )
         .unwrap();
     let release_cockpit::release::journal::ChainStatus::Chained { head } = &verified.chain else {
         panic!("a new release's journal is chained: {:?}", verified.chain);

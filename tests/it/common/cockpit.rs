@@ -286,7 +286,7 @@ impl Cockpit {
     pub fn reread(&self) -> ReleaseState {
         let store = StateDir::new(self.dir.path());
         store
-            .read(&parse_version(&self.version).unwrap())
+            .read(&self.app.config, &parse_version(&self.version).unwrap())
             .unwrap()
             .0
     }
