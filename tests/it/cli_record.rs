@@ -133,3 +133,44 @@ fn a_context_override_must_name_an_environment() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not ENV=CONTEXT"));
 }
+
+/// Against a cluster, the entry is the API server's user, whatever `--user` says: the
+/// context chosen for production (`--context`) in the kubeconfig given (`--kubeconfig`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn against_a_cluster_a_script_records_as_the_user_its_api_server_says() {
+    let running = crate::common::cluster::sandbox(1.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = new_release(dir.path());
+    let kubeconfig = dir.path().join("sandbox.kubeconfig");
+    cockpit_sandbox::kubeconfig::write(
+        &kubeconfig,
+        &running.kubeconfig_server(),
+        &[("staging", "staging"), ("production", "production")],
+        running.sandbox.users(),
+    )
+    .unwrap();
+    let root = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        record(
+            &root,
+            &[
+                "--kubeconfig",
+                kubeconfig.to_str().unwrap(),
+                "--context",
+                "production=reviewer@production",
+                "--context",
+                "staging=reviewer@staging",
+            ],
+            "{\"type\":\"item_ticked\",\"item\":\"changelog\"}\n",
+        )
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("unverified"), "{stderr}");
+    let (contents, _) = journal::read(&path, "1.2.3").unwrap();
+    let last = contents.entries.last().unwrap();
+    assert_eq!(last.by, "reviewer");
+    assert_eq!(last.verified_by.as_deref(), Some("production"));
+}

@@ -22,6 +22,7 @@ mod e2e_deploy;
 mod e2e_soak;
 mod e2e_tmux;
 mod exposition;
+mod identity_cluster;
 mod journal;
 mod journal_chain;
 mod metrics_prometheus;
