@@ -59,59 +59,6 @@ impl Default for Access {
     }
 }
 
-/// What the config says of one person and one role.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MayApprove {
-    Yes,
-    No {
-        allowed: Vec<Principal>,
-    },
-    /// The role is mapped by group, and the person's groups are not known (a name entered
-    /// for someone else, or an entry read back from a journal).
-    Unknown,
-}
-
-impl Access {
-    /// Whether `name`, in `groups` when they are known, may approve as `role`.
-    pub fn may_approve(&self, role: &str, name: &str, groups: Option<&[String]>) -> MayApprove {
-        let Some(allowed) = self.approvers.get(role) else {
-            return MayApprove::Yes;
-        };
-        let by_name = allowed.iter().any(
-            |p| matches!(p, Principal::User(u) if crate::release::people::same_person(u, name)),
-        );
-        let by_group = groups.is_some_and(|gs| {
-            allowed
-                .iter()
-                .any(|p| matches!(p, Principal::Group(g) if gs.iter().any(|x| x == g)))
-        });
-        let has_groups = allowed.iter().any(|p| matches!(p, Principal::Group(_)));
-        if by_name || by_group {
-            MayApprove::Yes
-        } else if groups.is_none() && has_groups {
-            MayApprove::Unknown
-        } else {
-            MayApprove::No {
-                allowed: allowed.clone(),
-            }
-        }
-    }
-
-    /// The roles `name` in `groups` may approve as, of `roles`.
-    pub fn roles_of<'a>(
-        &self,
-        roles: impl IntoIterator<Item = &'a String>,
-        name: &str,
-        groups: &[String],
-    ) -> Vec<String> {
-        roles
-            .into_iter()
-            .filter(|r| self.may_approve(r, name, Some(groups)) == MayApprove::Yes)
-            .cloned()
-            .collect()
-    }
-}
-
 pub fn read_access(c: &Cursor, roles: Option<&Roles>) -> Option<Access> {
     let mut access = Access {
         proxy_approvals: c.opt_bool("proxy_approvals").unwrap_or(false),

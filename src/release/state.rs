@@ -80,7 +80,7 @@ pub struct Approval {
 impl Approval {
     /// Who entered it for the approver, when that was someone else.
     pub fn proxy(&self) -> Option<&str> {
-        (!crate::release::rules::same_person(&self.recorded_by, &self.name))
+        (!crate::release::people::same_person(&self.recorded_by, &self.name))
             .then_some(self.recorded_by.as_str())
     }
 }

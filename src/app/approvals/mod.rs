@@ -4,9 +4,9 @@
 use super::dialog::{Choice, Confirm, Input, Pick};
 use super::record::{no_release, record_from_dialog, refuse_in_dialog};
 use super::{Answer, App, Command, Level, Modal, releases};
-use crate::config::access::MayApprove;
 use crate::release::event::{Event, GoNoGo};
 use crate::release::rules;
+use crate::release::rules::approval::{MayApprove, may_approve};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Intent {
@@ -308,11 +308,7 @@ fn not_mine(app: &App, role: &str) -> Option<String> {
         return None;
     }
     let me = &app.identity;
-    match app
-        .config
-        .access
-        .may_approve(role, &me.author.name, Some(&me.groups))
-    {
+    match may_approve(&app.config.access, role, &me.author.name, Some(&me.groups)) {
         MayApprove::No { .. } => Some(format!("not for {}", me.author.name)),
         _ => None,
     }

@@ -5,7 +5,7 @@
 
 use super::{Caller, unknown_type};
 use crate::config::Config;
-use crate::config::access::MayApprove;
+use crate::config::access::{Access, Principal};
 use crate::release::people::{look_alike_of, same_person};
 use crate::release::state::ReleaseState;
 
@@ -77,7 +77,7 @@ pub fn check(
     }
     // Groups are the cluster's word about the caller; of someone else nothing is known.
     let groups = if proxy { None } else { caller.groups };
-    if live && let MayApprove::No { allowed } = config.access.may_approve(role, name, groups) {
+    if live && let MayApprove::No { allowed } = may_approve(&config.access, role, name, groups) {
         let allowed: Vec<String> = allowed.iter().map(ToString::to_string).collect();
         let unverified = if !proxy && !caller.author.is_verified() {
             " (no cluster vouched for your name, so your groups are not known)"
@@ -108,4 +108,46 @@ pub fn check(
         ));
     }
     Ok(())
+}
+
+/// What the config says of one person and one role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MayApprove {
+    Yes,
+    No {
+        allowed: Vec<Principal>,
+    },
+    /// The role is mapped by group, and the person's groups are not known (a name entered
+    /// for someone else, or an entry read back from a journal).
+    Unknown,
+}
+
+/// Whether `name`, in `groups` when they are known, may approve as `role`.
+pub fn may_approve(
+    access: &Access,
+    role: &str,
+    name: &str,
+    groups: Option<&[String]>,
+) -> MayApprove {
+    let Some(allowed) = access.approvers.get(role) else {
+        return MayApprove::Yes;
+    };
+    let by_name = allowed
+        .iter()
+        .any(|p| matches!(p, Principal::User(u) if same_person(u, name)));
+    let by_group = groups.is_some_and(|gs| {
+        allowed
+            .iter()
+            .any(|p| matches!(p, Principal::Group(g) if gs.iter().any(|x| x == g)))
+    });
+    let has_groups = allowed.iter().any(|p| matches!(p, Principal::Group(_)));
+    if by_name || by_group {
+        MayApprove::Yes
+    } else if groups.is_none() && has_groups {
+        MayApprove::Unknown
+    } else {
+        MayApprove::No {
+            allowed: allowed.clone(),
+        }
+    }
 }
