@@ -232,7 +232,7 @@ impl RolloutEnd {
 
 /// Watch retries: quick at first, capped at a second, because a dropped watch on a healthy
 /// API server should be resumed at once, and an unhealthy one not hammered.
-struct RetryBackoff {
+pub(crate) struct RetryBackoff {
     next: Duration,
 }
 

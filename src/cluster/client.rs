@@ -30,11 +30,22 @@ pub async fn connect(path: Option<&Path>, context: &str) -> Result<Client, Strin
 /// A client straight at an API server URL with a default namespace, sending `token` as
 /// the bearer if given: the sandbox in tests.
 pub fn for_url(url: &str, namespace: &str, token: Option<&str>) -> Result<Client, String> {
+    let config = config_for_url(url, namespace, token)?;
+    Client::try_from(config).map_err(|e| format!("cannot build a client for {url}: {e}"))
+}
+
+/// The configuration `for_url` builds its client from, for what builds its own client
+/// (the journal in the cluster, on a thread of its own).
+pub fn config_for_url(
+    url: &str,
+    namespace: &str,
+    token: Option<&str>,
+) -> Result<kube::Config, String> {
     let uri = url
         .parse()
         .map_err(|e| format!("{url:?} is not an API server URL: {e}"))?;
     let mut config = kube::Config::new(uri);
     config.default_namespace = namespace.to_string();
     config.auth_info.token = token.map(Into::into);
-    Client::try_from(config).map_err(|e| format!("cannot build a client for {url}: {e}"))
+    Ok(config)
 }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod health;
 pub mod history;
 pub mod identity;
+pub mod journal;
 pub mod migrate;
 pub mod progress;
 pub mod undo;

@@ -25,6 +25,7 @@ mod exposition;
 mod identity_cluster;
 mod journal;
 mod journal_chain;
+mod journal_cluster;
 mod metrics_prometheus;
 mod promql_golden;
 mod robustness;

@@ -283,6 +283,9 @@ impl Store {
         {
             return Err(ApiError::conflict(r, name));
         }
+        if let Some(causes) = immutable_changed(r, old, &new, to) {
+            return Err(ApiError::invalid(r, name, causes));
+        }
         let merged = match to {
             WriteTo::Status => {
                 let mut o = old.clone();
@@ -396,4 +399,25 @@ impl Store {
     pub fn is_empty(&self) -> bool {
         self.objects.is_empty()
     }
+}
+
+/// An immutable ConfigMap (or Secret) keeps its data, and stays immutable, for good: the
+/// API server refuses the change with one cause per field, as here.
+fn immutable_changed(
+    r: &Resource,
+    old: &Value,
+    new: &Value,
+    to: WriteTo,
+) -> Option<Vec<(String, String)>> {
+    if r.plural != "configmaps" || to != WriteTo::Main || old.get("immutable") != Some(&json!(true))
+    {
+        return None;
+    }
+    let forbidden = "Forbidden: field is immutable when `immutable` is set".to_string();
+    let causes: Vec<(String, String)> = ["data", "binaryData", "immutable"]
+        .into_iter()
+        .filter(|field| old.get(*field) != new.get(*field))
+        .map(|field| (field.to_string(), forbidden.clone()))
+        .collect();
+    (!causes.is_empty()).then_some(causes)
 }

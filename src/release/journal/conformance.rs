@@ -108,7 +108,7 @@ pub async fn run<S: StoreUnderTest>(mut under_test: S) {
             .await
             .expect("the entry reaches the first writer in time")
             .expect("the follow stream is open");
-        assert_eq!(seen, theirs);
+        assert_eq!(seen, super::Followed::Appended(theirs));
         assert!(matches!(
             store.append(4, &Author::claimed("alice"), at(5), tick("x")),
             Err(AppendError::Conflict { actual: 5, .. })
@@ -146,4 +146,97 @@ pub async fn run<S: StoreUnderTest>(mut under_test: S) {
         &reopened,
         &reopened.read_from(1).expect("read after appending"),
     );
+}
+
+/// For a shared store: `writers` writers on one release append as fast as they can for
+/// `how_long`, each retrying after a conflict as the cockpit does (the number moved on:
+/// read, decide again). Nothing is lost, nothing is written twice, the numbers run 1, 2,
+/// … with no gap, and the chain holds over all of it. Returns how many entries were
+/// appended in all, for the caller's own checks (a segment rollover, say).
+pub fn run_contention<S: StoreUnderTest>(
+    under_test: &mut S,
+    writers: usize,
+    how_long: std::time::Duration,
+) -> usize
+where
+    S::Store: 'static,
+{
+    let release = under_test.release();
+    let mut first = under_test.create(&Author::claimed("w0"), at(0), tick("start"));
+    let mut stores = vec![];
+    for _ in 1..writers {
+        stores.push(under_test.second_writer().expect("another writer"));
+    }
+    let deadline = std::time::Instant::now() + how_long;
+    let handles: Vec<_> = stores
+        .into_iter()
+        .enumerate()
+        .map(|(i, store)| {
+            let who = format!("w{}", i + 1);
+            std::thread::spawn(move || append_until(store, &who, deadline))
+        })
+        .collect();
+    let mut written = vec![append_until_ref(&mut first, "w0", deadline)];
+    for h in handles {
+        written.push(h.join().expect("a writer thread"));
+    }
+    drop(first);
+    let reopened = under_test.reopen();
+    let entries = reopened.read_from(1).expect("read after the contention");
+    assert_eq!(
+        seqs(&entries),
+        (1..=entries.len() as u64).collect::<Vec<_>>(),
+        "entries are numbered 1, 2, … with no gap and no repeat"
+    );
+    assert_chained(&release, &reopened, &entries);
+    let mut items: Vec<String> = entries
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::ItemTicked { item } if item != "start" => Some(item.clone()),
+            _ => None,
+        })
+        .collect();
+    let total = items.len();
+    items.sort();
+    items.dedup();
+    assert_eq!(items.len(), total, "no entry was written twice");
+    let mut expected: Vec<String> = written.into_iter().flatten().collect();
+    expected.sort();
+    assert_eq!(
+        items, expected,
+        "every append that was answered Ok is in the journal, and nothing else is"
+    );
+    entries.len()
+}
+
+fn append_until<St: JournalStore>(
+    mut store: St,
+    who: &str,
+    deadline: std::time::Instant,
+) -> Vec<String> {
+    append_until_ref(&mut store, who, deadline)
+}
+
+/// Appends `who-1`, `who-2`, … until `deadline`; the items that were answered Ok.
+fn append_until_ref<St: JournalStore>(
+    store: &mut St,
+    who: &str,
+    deadline: std::time::Instant,
+) -> Vec<String> {
+    let by = Author::claimed(who);
+    let mut done = Vec::new();
+    let mut conflicts = 0;
+    while std::time::Instant::now() < deadline {
+        let item = format!("{who}-{}", done.len() + 1);
+        match store.append(store.next_seq(), &by, at(1), tick(&item)) {
+            Ok(entry) => {
+                assert_eq!(entry.event, tick(&item));
+                done.push(item);
+            }
+            Err(AppendError::Conflict { .. }) => conflicts += 1,
+            Err(e) => panic!("{who}: an append failed: {e}"),
+        }
+    }
+    tracing::info!(%who, appended = done.len(), conflicts, "contention");
+    done
 }

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use super::chain::{Chain, ChainBreak, ChainStatus};
-use super::{AppendError, JournalStore};
+use super::{AppendError, Followed, JournalStore};
 use crate::release::event::{Entry, Event};
 use crate::release::identity::Author;
 
@@ -42,6 +42,9 @@ pub enum JournalError {
     /// The hash chain does not hold: a line was changed, removed, inserted or moved.
     #[error("{path}: {broken}: the journal was edited; it was left as it is")]
     Broken { path: PathBuf, broken: ChainBreak },
+    /// The cluster holding a shared journal refused or did not answer.
+    #[error("{at}: {message}")]
+    Cluster { at: String, message: String },
     /// An append that would break the chain (another release's creation): nothing written.
     #[error("{path}: {why}; nothing was written")]
     NotWritten { path: PathBuf, why: ChainBreak },
@@ -83,7 +86,7 @@ pub struct Journal {
     /// line under a torn one, so the journal must be reopened (which recovers it).
     poisoned: bool,
     /// The ends of `follow` streams, held so they stay open while the journal is.
-    followers: std::sync::Mutex<Vec<mpsc::UnboundedSender<Entry>>>,
+    followers: std::sync::Mutex<Vec<mpsc::UnboundedSender<Followed>>>,
 }
 
 pub struct Opened {
@@ -425,7 +428,7 @@ impl JournalStore for Journal {
     /// Nobody else appends to a file journal: its writer holds the lock, and a second
     /// writer is refused (`JournalError::Locked`), so this stream is quiet until the
     /// journal is closed, and then ends.
-    fn follow(&self) -> mpsc::UnboundedReceiver<Entry> {
+    fn follow(&self) -> mpsc::UnboundedReceiver<Followed> {
         let (tx, rx) = mpsc::unbounded_channel();
         self.followers
             .lock()

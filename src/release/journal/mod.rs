@@ -52,6 +52,19 @@ pub trait JournalStore: Send {
     /// Every entry from number `seq` on.
     fn read_from(&self, seq: u64) -> Result<Vec<Entry>, JournalError>;
 
-    /// Entries other writers append from now on, in order.
-    fn follow(&self) -> mpsc::UnboundedReceiver<Entry>;
+    /// What other writers append from now on, in order, and a break in the chain seen
+    /// while following (an edited or foreign write), after which nothing more is sent.
+    fn follow(&self) -> mpsc::UnboundedReceiver<Followed>;
+}
+
+/// What following a shared journal sees. Entries are the common case, so they are not
+/// boxed to make the rare break smaller.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Followed {
+    /// Another writer's entry, the next in order.
+    Appended(Entry),
+    /// The journal no longer checks out (an entry changed or removed, a write that breaks
+    /// the chain): what is wrong, naming the entry.
+    Broken(String),
 }

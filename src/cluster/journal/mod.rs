@@ -1,0 +1,409 @@
+//! The release journal in the cluster: a `JournalStore` whose entries live in ConfigMaps
+//! (`segments`), so every cockpit on a release reads, appends to and follows one journal.
+//!
+//! Appends are merge patches with a `resourceVersion` precondition on the last segment (or
+//! the creation of the next one), so of two writers that both think entry 7 is next,
+//! exactly one succeeds; the other gets 409, re-reads and is told `Conflict`, which sends
+//! it back to the rules with the new entries folded in. A watch (`follow`) keeps the copy
+//! here current and notices an edit to an entry already read.
+//!
+//! `JournalStore` is synchronous (the runtime records between two frames). The kube calls
+//! run on a thread of their own with its own client, so a call blocks only its caller,
+//! whatever runtime (or none) that caller is on.
+
+mod follow;
+pub mod segments;
+mod view;
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::Api;
+use kube::api::{ListParams, Patch, PatchParams, PostParams};
+use tokio::sync::mpsc;
+
+use crate::cluster::FIELD_MANAGER;
+use crate::release::event::{Entry, Event};
+use crate::release::identity::Author;
+use crate::release::journal::{AppendError, Contents, Followed, JournalError, JournalStore};
+use segments::{Capacity, Segment};
+use view::View;
+
+/// A release's journal in one namespace of one cluster.
+pub struct ClusterJournal {
+    location: String,
+    shared: Arc<Shared>,
+    calls: mpsc::UnboundedSender<Call>,
+}
+
+/// What the caller's thread and the journal's thread both see.
+struct Shared {
+    release: String,
+    namespace: String,
+    capacity: Capacity,
+    view: Mutex<View>,
+    followers: Mutex<Vec<mpsc::UnboundedSender<Followed>>>,
+    /// Whether the followers were told of a break (once is enough: nothing follows it).
+    told_broken: std::sync::atomic::AtomicBool,
+}
+
+impl Shared {
+    fn view(&self) -> std::sync::MutexGuard<'_, View> {
+        self.view.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends what the view learnt to every follower still listening.
+    fn tell(&self, news: Vec<Followed>) {
+        if news.is_empty() {
+            return;
+        }
+        let mut followers = self.followers.lock().unwrap_or_else(|p| p.into_inner());
+        followers.retain(|f| news.iter().all(|n| f.send(n.clone()).is_ok()));
+    }
+
+    /// Tells the followers the journal broke, the first time only.
+    fn tell_broken(&self, e: &JournalError) {
+        if !self
+            .told_broken
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            self.tell(vec![Followed::Broken(e.to_string())]);
+        }
+    }
+
+    fn error(&self, doing: &str, e: kube::Error) -> JournalError {
+        let message = match e {
+            kube::Error::Api(s) => format!("{doing}: {} ({})", s.message, s.code),
+            other => format!("{doing}: {other}"),
+        };
+        JournalError::Cluster {
+            at: format!("namespace {}", self.namespace),
+            message,
+        }
+    }
+}
+
+enum Call {
+    Append {
+        expected: u64,
+        by: Author,
+        at: DateTime<Utc>,
+        event: Box<Event>,
+        reply: std::sync::mpsc::SyncSender<Result<Entry, AppendError>>,
+    },
+    Reload {
+        reply: std::sync::mpsc::SyncSender<Result<(), JournalError>>,
+    },
+}
+
+impl ClusterJournal {
+    /// Connects to release `release`'s journal in `namespace` and reads it whole (it may
+    /// not exist yet: then its contents are empty, and the first append creates it).
+    pub fn connect(
+        config: kube::Config,
+        namespace: &str,
+        release: &str,
+        capacity: Capacity,
+    ) -> Result<(ClusterJournal, Contents), JournalError> {
+        let shared = Arc::new(Shared {
+            release: release.to_string(),
+            namespace: namespace.to_string(),
+            capacity,
+            view: Mutex::new(View::new(release)),
+            followers: Mutex::new(Vec::new()),
+            told_broken: Default::default(),
+        });
+        let calls = spawn_worker(config, shared.clone())?;
+        let journal = ClusterJournal {
+            location: format!(
+                "configmaps -l {} in namespace {namespace}",
+                segments::selector(release)
+            ),
+            shared,
+            calls,
+        };
+        journal.reload()?;
+        let contents = journal.shared.view().contents();
+        Ok((journal, contents))
+    }
+
+    /// Reads the journal from the cluster again.
+    pub fn reload(&self) -> Result<(), JournalError> {
+        self.call(|reply| Call::Reload { reply })
+            .unwrap_or_else(|| Err(self.gone()))
+    }
+
+    /// The journal as this cockpit knows it now.
+    pub fn contents(&self) -> Contents {
+        self.shared.view().contents()
+    }
+
+    fn gone(&self) -> JournalError {
+        JournalError::Cluster {
+            at: self.location.clone(),
+            message: "the journal's connection thread ended".into(),
+        }
+    }
+
+    /// Hands a call to the journal's thread and waits for its answer.
+    fn call<T>(&self, make: impl FnOnce(std::sync::mpsc::SyncSender<T>) -> Call) -> Option<T> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.calls.send(make(tx)).ok()?;
+        // On a multi-threaded runtime, let its other tasks move off this worker while
+        // it waits; elsewhere (a test's runtime, plain threads) a plain wait is fine,
+        // since the answer comes from a thread of its own.
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| rx.recv().ok())
+            }
+            _ => rx.recv().ok(),
+        }
+    }
+}
+
+impl JournalStore for ClusterJournal {
+    fn location(&self) -> String {
+        self.location.clone()
+    }
+
+    fn next_seq(&self) -> u64 {
+        self.shared.view().next_seq()
+    }
+
+    fn head(&self) -> Option<String> {
+        self.shared.view().head()
+    }
+
+    fn append(
+        &mut self,
+        expected_seq: u64,
+        by: &Author,
+        at: DateTime<Utc>,
+        event: Event,
+    ) -> Result<Entry, AppendError> {
+        let by = by.clone();
+        self.call(|reply| Call::Append {
+            expected: expected_seq,
+            by,
+            at,
+            event: Box::new(event),
+            reply,
+        })
+        .unwrap_or_else(|| Err(self.gone().into()))
+    }
+
+    fn read_from(&self, seq: u64) -> Result<Vec<Entry>, JournalError> {
+        self.reload()?;
+        Ok(self.shared.view().entries_from(seq))
+    }
+
+    fn follow(&self) -> mpsc::UnboundedReceiver<Followed> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.shared
+            .followers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(tx);
+        rx
+    }
+}
+
+/// Starts the journal's thread: its own runtime and client, the calls one at a time, and
+/// the watch that follows the journal beside them. It ends when the journal is dropped.
+fn spawn_worker(
+    config: kube::Config,
+    shared: Arc<Shared>,
+) -> Result<mpsc::UnboundedSender<Call>, JournalError> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Call>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<Result<(), String>>(1);
+    let at = format!("namespace {}", shared.namespace);
+    std::thread::Builder::new()
+        .name("cluster-journal".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(format!("cannot start its runtime: {e}")));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let client = match kube::Client::try_from(config) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(format!("cannot build a client: {e}")));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                let api: Api<ConfigMap> = Api::namespaced(client, &shared.namespace);
+                let watching = tokio::spawn(follow::run(api.clone(), shared.clone()));
+                while let Some(call) = rx.recv().await {
+                    match call {
+                        Call::Append {
+                            expected,
+                            by,
+                            at,
+                            event,
+                            reply,
+                        } => {
+                            let r = append(&api, &shared, expected, &by, at, *event).await;
+                            let _ = reply.send(r);
+                        }
+                        Call::Reload { reply } => {
+                            let _ = reply.send(reload(&api, &shared).await);
+                        }
+                    }
+                }
+                watching.abort();
+            });
+        })
+        .map_err(|e| JournalError::Cluster {
+            at: at.clone(),
+            message: format!("cannot start the journal's thread: {e}"),
+        })?;
+    match ready_rx.recv() {
+        Ok(Ok(())) => Ok(tx),
+        Ok(Err(message)) => Err(JournalError::Cluster { at, message }),
+        Err(_) => Err(JournalError::Cluster {
+            at,
+            message: "the journal's thread ended before it started".into(),
+        }),
+    }
+}
+
+/// Lists the release's segments and takes them into the view; what others appended since
+/// goes to the followers.
+async fn reload(api: &Api<ConfigMap>, shared: &Shared) -> Result<(), JournalError> {
+    let list = api
+        .list(&ListParams::default().labels(&segments::selector(&shared.release)))
+        .await
+        .map_err(|e| shared.error("listing the journal's ConfigMaps", e))?;
+    let mut read = Vec::with_capacity(list.items.len());
+    for cm in &list.items {
+        let segment = Segment::from_configmap(cm).map_err(|message| JournalError::Corrupt {
+            path: format!("configmap {}", shared.namespace).into(),
+            line: 0,
+            message,
+        })?;
+        read.push(segment);
+    }
+    let read_at = list
+        .metadata
+        .resource_version
+        .as_deref()
+        .and_then(|v| v.parse().ok());
+    let taken = shared.view().take_all(&shared.namespace, read, read_at);
+    match taken {
+        Ok(news) => {
+            shared.tell(news);
+            Ok(())
+        }
+        Err(e) => {
+            shared.tell_broken(&e);
+            Err(e)
+        }
+    }
+}
+
+/// How many times an append is tried again when the segment moved on without a new entry
+/// (someone marked it immutable, or touched its labels): nothing for the rules to see.
+const SAME_SEQ_RETRIES: usize = 5;
+
+async fn append(
+    api: &Api<ConfigMap>,
+    shared: &Shared,
+    expected: u64,
+    by: &Author,
+    at: DateTime<Utc>,
+    event: Event,
+) -> Result<Entry, AppendError> {
+    for _ in 0..=SAME_SEQ_RETRIES {
+        let prepared = shared
+            .view()
+            .prepare(expected, by, at, event.clone(), shared.capacity)?;
+        let written = match &prepared.write {
+            view::Write::AddTo {
+                name,
+                resource_version,
+            } => {
+                let patch = serde_json::json!({
+                    "metadata": {"resourceVersion": resource_version},
+                    "data": {segments::key(expected): prepared.line},
+                });
+                api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+            }
+            view::Write::Start(segment) => {
+                api.create(
+                    &PostParams {
+                        field_manager: Some(FIELD_MANAGER.into()),
+                        ..Default::default()
+                    },
+                    &segment.to_configmap(&shared.release),
+                )
+                .await
+            }
+        };
+        match written {
+            Ok(cm) => {
+                let full = shared.view().appended(&prepared, &cm);
+                if let Some(full) = full {
+                    seal(api, &full).await;
+                }
+                return Ok(prepared.entry);
+            }
+            // Someone wrote first (409), or the segment was sealed (422): read what is
+            // there now. A new entry is a conflict for the rules; none, a plain retry.
+            Err(kube::Error::Api(s)) if s.code == 409 || s.code == 422 => {
+                shared.view().cancel(&prepared);
+                reload(api, shared).await?;
+                let actual = shared.view().next_seq();
+                if actual != expected {
+                    return Err(AppendError::Conflict { expected, actual });
+                }
+            }
+            Err(e) => {
+                // The write may have happened though its answer was lost: read, and the
+                // entry is ours if it is there.
+                let error = shared.error(&format!("appending entry {expected}"), e);
+                let mine = reload(api, shared).await.is_ok() && shared.view().holds(&prepared);
+                shared.view().cancel(&prepared);
+                return if mine {
+                    Ok(prepared.entry)
+                } else {
+                    Err(error.into())
+                };
+            }
+        }
+    }
+    Err(AppendError::Journal(JournalError::Cluster {
+        at: format!("namespace {}", shared.namespace),
+        message: format!(
+            "entry {expected}: the last segment kept changing under the write ({SAME_SEQ_RETRIES} tries)"
+        ),
+    }))
+}
+
+/// Marks a full segment immutable, so the API server itself refuses any later change. A
+/// failure is harmless (the next writer to roll over, or to open, tries again).
+async fn seal(api: &Api<ConfigMap>, segment: &Segment) {
+    let patch = serde_json::json!({
+        "metadata": {"resourceVersion": segment.resource_version},
+        "immutable": true,
+    });
+    if let Err(e) = api
+        .patch(
+            &segment.name,
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+    {
+        tracing::info!(segment = %segment.name, "could not mark the full segment immutable: {e}");
+    }
+}
