@@ -182,6 +182,9 @@ pub struct App {
     pub unreachable: BTreeMap<String, String>,
     /// What each environment's API server said the cockpit's identity may not do.
     pub denied: BTreeMap<String, Vec<crate::cluster::identity::Request>>,
+    /// Set when the shared journal stopped checking out (an entry edited, a foreign
+    /// write): what is wrong, naming the entry. Nothing is recorded while it is.
+    pub journal_broken: Option<String>,
     /// Every environment's gauges, when a metrics source is connected. All are read, not
     /// only the one on screen: the soak window's triggers watch production while the
     /// engineer looks at staging.
@@ -308,6 +311,7 @@ impl App {
             cluster,
             unreachable: BTreeMap::new(),
             denied: BTreeMap::new(),
+            journal_broken: None,
             boards,
             views: BTreeMap::new(),
             tasks: BTreeMap::new(),

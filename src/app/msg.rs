@@ -28,6 +28,10 @@ pub enum Msg {
         event: Event,
         error: String,
     },
+    /// Another cockpit's entry reached this one (or the shared journal broke).
+    Followed(crate::release::journal::Followed),
+    /// Another cockpit appended first; its entries are folded in: ask the rules again.
+    RecordAgain(Event),
     ReleaseOpened {
         state: ReleaseState,
         releases: Vec<String>,

@@ -11,7 +11,7 @@ pub fn record(app: &mut App, event: Event) -> Vec<Command> {
         no_release(app);
         return Vec::new();
     };
-    match rules::check(release, &app.config, &app.caller(), &event) {
+    match refusal(app, release, &event) {
         Ok(()) => vec![Command::Record(event)],
         Err(why) => {
             app.log(Level::Warn, why);
@@ -28,7 +28,7 @@ pub fn no_release(app: &mut App) {
 pub fn record_from_dialog(app: &mut App, event: Event) -> Vec<Command> {
     let refusal = match &app.release {
         None => Some("no release is open".to_string()),
-        Some(r) => rules::check(r, &app.config, &app.caller(), &event).err(),
+        Some(r) => refusal(app, r, &event).err(),
     };
     match refusal {
         None => {
@@ -48,4 +48,19 @@ pub fn refuse_in_dialog(app: &mut App, why: String) {
     if !shown {
         app.log(Level::Warn, why);
     }
+}
+
+/// The rules' answer, after the one refusal that is not theirs: a shared journal that no
+/// longer checks out takes nothing until the driver decides.
+fn refusal(
+    app: &App,
+    release: &crate::release::state::ReleaseState,
+    event: &Event,
+) -> Result<(), String> {
+    if let Some(why) = &app.journal_broken {
+        return Err(format!(
+            "refused: the shared journal no longer checks out ({why}); nothing is recorded until the driver decides"
+        ));
+    }
+    rules::check(release, &app.config, &app.caller(), event)
 }

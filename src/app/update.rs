@@ -11,6 +11,7 @@ use super::{
     Answer, App, Command, Level, Msg, Pane, approvals, checklist, deploy, navigation, record,
     releases, soak,
 };
+use crate::release::journal::Followed;
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
     match msg {
@@ -48,6 +49,30 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
             commands.extend(soak::after_recorded(app, &entry));
             commands
         }
+        Msg::Followed(Followed::Appended(entry)) => {
+            // Another cockpit's decision: shown and folded. What it set off (an alert,
+            // releases.log) is that cockpit's to do, not this one's.
+            let line = describe(app, &entry);
+            if let Some(release) = &mut app.release {
+                release.apply(&entry);
+            }
+            app.log(
+                level_of(&entry.event),
+                format!("{line} (from another cockpit)"),
+            );
+            Vec::new()
+        }
+        Msg::Followed(Followed::Broken(why)) => {
+            app.log(
+                Level::Error,
+                format!(
+                    "the shared journal no longer checks out: {why}; this cockpit is read-only"
+                ),
+            );
+            app.journal_broken = Some(why);
+            Vec::new()
+        }
+        Msg::RecordAgain(event) => record::record(app, event),
         Msg::RecordFailed { event, error } => {
             app.log(
                 Level::Error,

@@ -18,6 +18,13 @@ pub fn run(common: &Common, release: Option<&str>) -> CmdResult {
     let version = release
         .ok_or_else(|| usage("record needs --release VERSION"))
         .and_then(|r| parse_version(r).map_err(|e| usage(e.to_string())))?;
+    if let crate::config::journal::JournalPlace::Cluster { environment, .. } = &config.journal {
+        // Writing the local mirror would only have the mirror set aside at the next open.
+        return Err(usage(format!(
+            "record writes the journal in the state dir, but {} keeps journals in {environment}'s cluster ([journal] store = \"cluster\"); record there from a cockpit",
+            config.origin
+        )));
+    }
     if !state.journal_path(&version).is_file() {
         return Err(usage(format!(
             "no release {version} in {}; create it in the cockpit first",

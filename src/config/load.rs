@@ -87,6 +87,8 @@ fn read_config(origin: &str, user: &Cursor, default: &Cursor) -> Option<Config> 
     });
     let access = pick("access").and_then(|c| super::access::read_access(&c, roles.as_ref()));
     let environments = pick("environments").and_then(|c| read_environments(&c));
+    let journal =
+        pick("journal").and_then(|c| super::journal::read_journal(&c, environments.as_ref()));
     let procedure_c = pick("procedure");
     let procedure = procedure_c.as_ref().and_then(read_procedure);
     let release_types = pick("release_types").and_then(|c| {
@@ -108,6 +110,7 @@ fn read_config(origin: &str, user: &Cursor, default: &Cursor) -> Option<Config> 
         environments: environments?,
         roles: roles?,
         access: access?,
+        journal: journal?,
         release_types: release_types?,
         procedure: procedure?,
         checkpoints: checkpoints?,

@@ -2,6 +2,7 @@
 //! top-level table the file leaves out comes from `assets/default.toml`.
 
 pub mod access;
+pub mod journal;
 mod load;
 mod names;
 mod procedure;
@@ -175,6 +176,8 @@ pub struct Config {
     pub roles: Roles,
     /// Who may approve as which role, and how approvals may be entered.
     pub access: access::Access,
+    /// Where a release's journal is kept.
+    pub journal: journal::JournalPlace,
     /// In the order the file lists them.
     pub release_types: Vec<ReleaseTypeSpec>,
     pub procedure: Procedure,

@@ -9,6 +9,7 @@ pub mod event;
 pub mod gates;
 pub mod identity;
 pub mod journal;
+pub mod mirror;
 pub mod people;
 pub use crate::config::procedure_spec as procedure;
 pub mod progress;

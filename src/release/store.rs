@@ -7,7 +7,11 @@ use chrono::{DateTime, Utc};
 
 use super::event::Event;
 use super::identity::Author;
-use super::journal::{self, ChainStatus, Contents, Journal, JournalError, Recovery};
+use super::journal::chain::entry_hash;
+use super::journal::{
+    self, AppendError, ChainStatus, Contents, Journal, JournalError, JournalStore, Recovery,
+};
+use super::mirror::Mirrored;
 use super::state::ReleaseState;
 use crate::config::Config;
 
@@ -91,6 +95,16 @@ impl OpenRelease {
             .collect();
         (!notices.is_empty()).then(|| notices.join("; "))
     }
+}
+
+/// A release opened on a shared journal, with its mirror.
+pub struct SharedRelease {
+    pub journal: Mirrored,
+    pub state: ReleaseState,
+    pub created: bool,
+    pub chain: ChainStatus,
+    /// What the mirror set aside, or why there is none.
+    pub notice: Option<String>,
 }
 
 /// A release's journal read and checked end to end, with its folded state.
@@ -260,6 +274,64 @@ impl StateDir {
             recovery: None,
             created: true,
             chain,
+        })
+    }
+
+    /// Opens a release whose journal is shared (in the cluster), creating it there when it
+    /// has no entry yet, with its mirror in this state dir. The shared journal is checked
+    /// as a file journal is (`checked`); the notice says what the mirror set aside.
+    #[allow(clippy::too_many_arguments)]
+    pub fn open_shared(
+        &self,
+        config: &Config,
+        version: &semver::Version,
+        create_as: &str,
+        by: &Author,
+        now: DateTime<Utc>,
+        mut shared: Box<dyn JournalStore>,
+        contents: Contents,
+    ) -> Result<SharedRelease, StoreError> {
+        let release = version.to_string();
+        let location = PathBuf::from(shared.location());
+        let mut contents = contents;
+        let mut created = false;
+        if contents.entries.is_empty() {
+            if config.release_type(create_as).is_none() {
+                return Err(StoreError::UnknownType(
+                    crate::release::rules::unknown_type(config, create_as),
+                ));
+            }
+            let first = Event::ReleaseCreated {
+                version: release.clone(),
+                release_type: create_as.to_string(),
+                commit_sha: None,
+            };
+            match shared.append(1, by, now, first) {
+                Ok(_) => created = true,
+                // Another cockpit created it first: theirs is the release.
+                Err(AppendError::Conflict { .. }) => {}
+                Err(AppendError::Journal(e)) => return Err(e.into()),
+            }
+            let entries = shared.read_from(1)?;
+            contents = Contents {
+                hashes: entries.iter().map(entry_hash).collect(),
+                chain: match shared.head() {
+                    Some(head) => ChainStatus::Chained { head },
+                    None => ChainStatus::Unchained,
+                },
+                entries,
+            };
+        }
+        self.ensure_writable()?;
+        let verified = self.checked(config, version, &location, contents.clone(), None)?;
+        let (journal, notice) =
+            Mirrored::open(shared, &contents, &self.journal_path(version), &release);
+        Ok(SharedRelease {
+            journal,
+            state: verified.state,
+            created,
+            chain: verified.chain,
+            notice,
         })
     }
 

@@ -3,7 +3,10 @@
 //! Results known at once are queued and folded in before the next frame, so the screen
 //! never shows an event as done before it is on disk.
 
+mod journal;
 mod work;
+
+pub use journal::{Opened, SharedJournal};
 
 use crate::release::identity::Author;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -18,8 +21,8 @@ use crate::cluster::{Target, watch};
 use crate::config::Config;
 use crate::release::action::{Action, ActionDetail, TaskId};
 use crate::release::clock::Clock;
-use crate::release::event::{CheckOutcome, Event};
-use crate::release::journal::{AppendError, JournalStore};
+use crate::release::event::CheckOutcome;
+use crate::release::journal::JournalStore;
 use crate::release::store::{StateDir, parse_version};
 use crate::tasks::check::{self, CheckRequest};
 use crate::tasks::runner::{RunId, TaskEvent, TaskMsg, TaskRunner};
@@ -36,6 +39,14 @@ pub struct Runtime {
     /// The type a release gets when it is created without one being chosen.
     pub default_type: String,
     journal: Option<Box<dyn JournalStore>>,
+    /// The open release's version.
+    release: Option<String>,
+    /// Where journals are kept when they are shared (`[journal] store = "cluster"`).
+    pub shared_journal: Option<SharedJournal>,
+    /// The last entry folded into the app, this cockpit's or another's.
+    delivered: u64,
+    /// Passes on what other writers append to the open journal.
+    following: Option<tokio::task::JoinHandle<()>>,
     /// Running checks by item, and running actions by task, as the runner knows them.
     checks: HashMap<String, RunId>,
     actions: HashMap<TaskId, RunId>,
@@ -67,6 +78,10 @@ impl Runtime {
             clock,
             default_type,
             journal: None,
+            release: None,
+            shared_journal: None,
+            delivered: 0,
+            following: None,
             checks: HashMap::new(),
             actions: HashMap::new(),
             clients: BTreeMap::new(),
@@ -76,14 +91,17 @@ impl Runtime {
         }
     }
 
-    pub fn set_journal(&mut self, journal: impl JournalStore + 'static) {
-        self.journal = Some(Box::new(journal));
-    }
-
     /// Feeds one message through `update`, carrying out the commands it returns and the
     /// messages those produce, until nothing is left to do.
     pub fn process(&mut self, app: &mut App, msg: Msg) {
-        let mut queue = VecDeque::from([msg]);
+        let mut queue = VecDeque::new();
+        if let Msg::Followed(f) = &msg
+            && !self.followed_news(f, &mut queue)
+        {
+            // Already folded; whatever catching up found is in the queue.
+        } else {
+            queue.push_back(msg);
+        }
         while let Some(m) = queue.pop_front() {
             if let Msg::Task(t) = &m
                 && matches!(t.event, TaskEvent::Done(_))
@@ -111,9 +129,10 @@ impl Runtime {
     /// start of an action is recorded, then the action runs), so once a record fails
     /// nothing after it in the batch is carried out.
     fn execute_all(&mut self, commands: Vec<Command>, queue: &mut VecDeque<Msg>) {
-        let mut commands = commands.into_iter();
+        let mut commands = commands.into_iter().peekable();
         while let Some(cmd) = commands.next() {
-            if let Err(error) = self.execute(cmd, queue) {
+            let last = commands.peek().is_none();
+            if let Err(error) = self.execute(cmd, queue, last) {
                 for skipped in commands.by_ref() {
                     if let Command::StartAction { task, .. } = skipped {
                         queue.push_back(Msg::ActionRefused {
@@ -126,27 +145,35 @@ impl Runtime {
         }
     }
 
-    /// Appends to the open release's journal: the only place the cockpit writes it.
-    fn record(&mut self, event: Event) -> Result<crate::release::event::Entry, String> {
-        let journal = self
-            .journal
-            .as_mut()
-            .ok_or_else(|| "no release journal is open".to_string())?;
-        let expected = journal.next_seq();
-        journal
-            .append(expected, &self.operator, self.clock.now(), event)
-            .map_err(|e| match e {
-                AppendError::Journal(e) => e.to_string(),
-                conflict => format!("{}: {conflict}", journal.location()),
-            })
-    }
-
     /// Carries out one command; `Err` is a record that failed (why), which ends its batch.
-    fn execute(&mut self, cmd: Command, queue: &mut VecDeque<Msg>) -> Result<(), String> {
+    /// `last`: nothing in the batch follows it (a record another cockpit beat to the
+    /// journal is then asked again of the rules, with the other's entries folded in; a
+    /// record that more depends on, such as an action's start, is not).
+    fn execute(
+        &mut self,
+        cmd: Command,
+        queue: &mut VecDeque<Msg>,
+        last: bool,
+    ) -> Result<(), String> {
         match cmd {
-            Command::Record(event) => match self.record(event.clone()) {
+            Command::Record(event) => match self.append(event.clone()) {
                 Ok(entry) => queue.push_back(Msg::Recorded(entry)),
-                Err(error) => {
+                Err(journal::NotRecorded::Conflict) => {
+                    self.catch_up(queue);
+                    if last {
+                        queue.push_back(Msg::RecordAgain(event));
+                        return Ok(());
+                    }
+                    let error = "another cockpit wrote to the journal first: look at what it \
+                                 recorded, then try again"
+                        .to_string();
+                    queue.push_back(Msg::RecordFailed {
+                        event,
+                        error: error.clone(),
+                    });
+                    return Err(error);
+                }
+                Err(journal::NotRecorded::Failed(error)) => {
                     queue.push_back(Msg::RecordFailed {
                         event,
                         error: error.clone(),
@@ -305,7 +332,7 @@ impl Runtime {
             .get(&env)
             .cloned()
             .unwrap_or_else(|| Err(format!("no cluster is connected for {env}")));
-        let version = journal_version(self.journal.as_deref());
+        let version = self.release.clone().unwrap_or_default();
         let stamp = self.clock.now().format("%Y%m%dT%H%M%SZ");
         let file = format!("action-{task}-{}-{stamp}.log", action.name());
         let work = work::Work {
@@ -332,8 +359,7 @@ impl Runtime {
             Ok(v) => v,
             Err(e) => return Msg::OpenFailed(e.to_string()),
         };
-        let path = self.store.journal_path(&v).display().to_string();
-        if self.journal.as_ref().is_some_and(|j| j.location() == path) {
+        if self.release.as_deref() == Some(v.to_string().as_str()) {
             return Msg::OpenFailed(format!("release {v} is already open"));
         }
         let create_as = if release_type.is_empty() {
@@ -342,40 +368,21 @@ impl Runtime {
             release_type.to_string()
         };
         // The current release stays open until the new one is: a failure changes nothing.
-        match self.store.open_or_create(
-            &self.config,
-            &v,
-            &create_as,
-            &self.operator,
-            self.clock.now(),
-        ) {
+        match self.open_journal(&v, &create_as) {
             Ok(opened) => {
                 if let Err(e) = self.store.set_current(&v) {
                     tracing::warn!("could not remember the current release: {e}");
                 }
-                let notice = opened.notice();
-                self.journal = Some(Box::new(opened.journal));
+                self.set_journal(&v.to_string(), opened.journal);
                 Msg::ReleaseOpened {
                     state: opened.state,
                     releases: self.store.release_names(),
-                    notice,
+                    notice: opened.notice,
                 }
             }
             Err(e) => Msg::OpenFailed(format!("could not open release {v}: {e}")),
         }
     }
-}
-
-/// The version of the open release, from its journal's file name.
-fn journal_version(journal: Option<&dyn JournalStore>) -> String {
-    journal
-        .map(|j| j.location())
-        .and_then(|l| {
-            std::path::Path::new(&l)
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-        })
-        .unwrap_or_default()
 }
 
 /// A check reports its output lines and its outcome as the messages the checklist reads.

@@ -32,6 +32,7 @@ mod robustness;
 mod runbook;
 mod sandbox_cli;
 mod sandbox_service;
+mod shared_release;
 mod soak;
 mod soak_sandbox;
 mod ui_rollout;

@@ -13,11 +13,11 @@ use crate::app::{App, AppInit, Level, Msg};
 use crate::cli::Common;
 use crate::cluster::identity;
 use crate::config::Config;
+use crate::config::journal::JournalPlace;
 use crate::logging;
 use crate::release::clock::{Clock, SystemClock};
-use crate::release::identity::Author;
-use crate::release::store::{OpenRelease, StateDir, StoreError, parse_version};
-use crate::runtime::Runtime;
+use crate::release::store::{StateDir, StoreError, parse_version};
+use crate::runtime::{Opened, Runtime, SharedJournal};
 
 /// A cluster running in the cockpit's own process, on loopback (the demo's sandbox): its
 /// API, the kubeconfig written for it, the simulated service of each environment, and how
@@ -84,8 +84,9 @@ fn store_error(e: StoreError) -> color_eyre::Report {
     usage(e.to_string())
 }
 
-/// Opens (or creates, as `author`) the release the cockpit starts on, if there is one.
-fn open_release(l: &Launch, author: &Author) -> color_eyre::Result<Option<OpenRelease>> {
+/// Opens (or creates, as the runtime's operator) the release the cockpit starts on, if
+/// there is one, where the config keeps journals.
+fn open_release(l: &Launch, rt: &Runtime) -> color_eyre::Result<Option<Opened>> {
     let version = l.release.clone().or_else(|| l.state.current());
     Ok(match &version {
         Some(v) => {
@@ -94,10 +95,7 @@ fn open_release(l: &Launch, author: &Author) -> color_eyre::Result<Option<OpenRe
                 .clone()
                 .or_else(|| l.config.release_types.first().map(|t| t.id.clone()))
                 .unwrap_or_default();
-            let o = l
-                .state
-                .open_or_create(&l.config, v, &create_as, author, l.clock.now())
-                .map_err(store_error)?;
+            let o = rt.open_journal(v, &create_as).map_err(usage)?;
             if let Err(e) = l.state.set_current(v) {
                 tracing::warn!("could not remember the current release: {e}");
             }
@@ -105,6 +103,37 @@ fn open_release(l: &Launch, author: &Author) -> color_eyre::Result<Option<OpenRe
         }
         None => None,
     })
+}
+
+/// Where the shared journal is, when the config keeps journals in the cluster: the
+/// kubeconfig context of its environment. Without it the cockpit cannot journal at all.
+async fn shared_journal(
+    config: &crate::config::Config,
+    kubeconfig: Option<&std::path::Path>,
+) -> color_eyre::Result<Option<SharedJournal>> {
+    let JournalPlace::Cluster {
+        environment,
+        namespace,
+    } = &config.journal
+    else {
+        return Ok(None);
+    };
+    let context = config
+        .environment(environment)
+        .map(|e| e.kube_context.clone())
+        .unwrap_or_default();
+    let kube = crate::cluster::client::config(kubeconfig, &context)
+        .await
+        .map_err(|e| {
+            usage(format!(
+                "the journal is kept in {environment}'s cluster: {e}"
+            ))
+        })?;
+    Ok(Some(SharedJournal {
+        environment: environment.clone(),
+        namespace: namespace.clone(),
+        kube,
+    }))
 }
 
 pub fn launch(mut l: Launch) -> CmdResult {
@@ -148,7 +177,6 @@ pub fn launch(mut l: Launch) -> CmdResult {
         // Who we are comes before anything is written: even the creation is theirs.
         let identified =
             identity::identify(&config, &clients, &l.operator, super::IDENTIFY_TIMEOUT).await;
-        let opened = open_release(&l, &identified.identity.author)?;
         let (tx, rx) = mpsc::unbounded_channel();
         let boards = setup::start_pollers(&l.config, local.as_ref(), l.speed, &l.clock, &tx);
         let mut app = App::from_init(AppInit {
@@ -171,6 +199,8 @@ pub fn launch(mut l: Launch) -> CmdResult {
             l.clock.clone(),
             tx.clone(),
         );
+        rt.shared_journal = shared_journal(&config, kubeconfig.as_deref()).await?;
+        let opened = open_release(&l, &rt)?;
         for (env, client) in clients {
             rt.set_client(&mut app, &env, client);
         }
@@ -190,11 +220,11 @@ pub fn launch(mut l: Launch) -> CmdResult {
                         o.state.version, o.state.release_type
                     )
                 });
-                let notice = [o.notice(), type_notice]
+                let notice = [o.notice.clone(), type_notice]
                     .into_iter()
                     .flatten()
                     .reduce(|a, b| format!("{a}; {b}"));
-                rt.set_journal(o.journal);
+                rt.set_journal(&o.state.version.clone(), o.journal);
                 rt.process(
                     &mut app,
                     Msg::ReleaseOpened {

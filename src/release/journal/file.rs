@@ -346,7 +346,7 @@ impl Journal {
                 path: self.path.clone(),
             });
         }
-        let mut line = serde_json::to_vec(&entry).expect("events always serialise");
+        let line = serde_json::to_vec(&entry).expect("events always serialise");
         let hash = self
             .chain
             .check(&entry, &line)
@@ -354,14 +354,88 @@ impl Journal {
                 path: self.path.clone(),
                 why,
             })?;
+        // A partial line (a full disk) is undone, so the next event does not join it and
+        // the event number is not used twice.
+        self.write_line(line)?;
+        self.next_seq += 1;
+        self.chain.advance(&entry, hash);
+        Ok(entry)
+    }
+
+    /// Creates a journal holding `entries` as another store wrote them: a mirror.
+    pub fn create_copy(
+        path: &Path,
+        release: &str,
+        entries: &[Entry],
+    ) -> Result<Journal, JournalError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .read(true)
+            .open(path)
+            .map_err(io(path))?;
+        lock(&file, path)?;
+        let mut journal = Journal {
+            path: path.to_path_buf(),
+            file,
+            next_seq: 1,
+            chain: Chain::new(release),
+            len: 0,
+            poisoned: false,
+            followers: Default::default(),
+        };
+        for entry in entries {
+            journal.copy(entry)?;
+        }
+        sync_dir(path).map_err(io(path))?;
+        Ok(journal)
+    }
+
+    /// Appends an entry exactly as another store wrote it (a mirror of a shared journal):
+    /// it must be the next, and follow the chain.
+    pub fn copy(&mut self, entry: &Entry) -> Result<(), JournalError> {
+        if self.poisoned {
+            return Err(JournalError::Poisoned {
+                path: self.path.clone(),
+            });
+        }
+        let line = serde_json::to_vec(entry).expect("entries always serialise");
+        if entry.seq != self.next_seq {
+            return Err(JournalError::Corrupt {
+                path: self.path.clone(),
+                line: self.next_seq as usize,
+                message: format!(
+                    "entry {} cannot follow entry {} in the mirror",
+                    entry.seq,
+                    self.next_seq - 1
+                ),
+            });
+        }
+        let hash = self
+            .chain
+            .check(entry, &line)
+            .map_err(|why| JournalError::NotWritten {
+                path: self.path.clone(),
+                why,
+            })?;
+        self.write_line(line)?;
+        self.next_seq += 1;
+        self.chain.advance(entry, hash);
+        Ok(())
+    }
+
+    /// Writes one line and syncs it; a failure is cut back so the next line does not
+    /// join a torn one.
+    fn write_line(&mut self, mut line: Vec<u8>) -> Result<(), JournalError> {
         line.push(b'\n');
         let written = self
             .file
             .write_all(&line)
             .and_then(|_| self.file.sync_data());
         if let Err(e) = written {
-            // Undo a partial line (a full disk), so the next event does not join it and
-            // the event number is not used twice.
             let undone = self
                 .file
                 .set_len(self.len)
@@ -372,9 +446,7 @@ impl Journal {
             return Err(io(&self.path)(e));
         }
         self.len += line.len() as u64;
-        self.next_seq += 1;
-        self.chain.advance(&entry, hash);
-        Ok(entry)
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {

@@ -55,6 +55,10 @@ pub trait JournalStore: Send {
     /// What other writers append from now on, in order, and a break in the chain seen
     /// while following (an edited or foreign write), after which nothing more is sent.
     fn follow(&self) -> mpsc::UnboundedReceiver<Followed>;
+
+    /// Takes in an entry of another writer's that `follow` delivered and the cockpit
+    /// folded (a store with a local copy keeps it). Most stores need nothing.
+    fn seen(&mut self, _entry: &Entry) {}
 }
 
 /// What following a shared journal sees. Entries are the common case, so they are not

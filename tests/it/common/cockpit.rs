@@ -24,29 +24,31 @@ pub fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
 
-/// Opens (or creates) `version` in `store` as alice and hands it to the runtime, as the
+/// Opens (or creates) `version` as the runtime's operator (alice, unless the set-up said
+/// otherwise) where the runtime keeps journals, and hands it to the runtime, as the
 /// cockpit does at start.
 pub fn open_release(
     rt: &mut Runtime,
     app: &mut App,
     store: &StateDir,
-    config: &Config,
+    _config: &Config,
     version: &str,
     release_type: &str,
-    now: DateTime<Utc>,
+    _now: DateTime<Utc>,
 ) {
     let v = parse_version(version).unwrap();
-    let opened = store
-        .open_or_create(config, &v, release_type, &"alice".into(), now)
-        .unwrap();
-    let notice = opened.notice();
-    rt.set_journal(opened.journal);
+    let opened = rt.open_journal(&v, release_type).unwrap();
+    rt.set_journal(version, opened.journal);
+    let mut releases = store.release_names();
+    if releases.is_empty() {
+        releases.push(version.to_string());
+    }
     rt.process(
         app,
         Msg::ReleaseOpened {
             state: opened.state,
-            releases: vec![version.to_string()],
-            notice,
+            releases,
+            notice: opened.notice,
         },
     );
 }
