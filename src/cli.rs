@@ -49,6 +49,10 @@ pub struct Common {
     /// (repeatable): --context production=alice@prod-cluster.
     #[arg(long = "context", global = true, value_name = "ENV=NAME", value_parser = parse_context)]
     pub contexts: Vec<(String, String)>,
+    /// Open the release only to watch it, as its observer: nothing is recorded, and the
+    /// driver's lease is not claimed (a release whose journal is in the cluster).
+    #[arg(long, global = true)]
+    pub observe: bool,
 }
 
 fn parse_context(s: &str) -> Result<(String, String), String> {

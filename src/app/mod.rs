@@ -15,6 +15,7 @@ pub mod msg;
 pub mod navigation;
 mod record;
 pub mod releases;
+pub mod roles;
 pub mod soak;
 mod update;
 
@@ -185,6 +186,13 @@ pub struct App {
     /// Set when the shared journal stopped checking out (an entry edited, a foreign
     /// write): what is wrong, naming the entry. Nothing is recorded while it is.
     pub journal_broken: Option<String>,
+    /// What this cockpit does on the release: the driver unless the journal is shared
+    /// and another cockpit holds the driver's lease.
+    pub role: crate::cluster::lease::Role,
+    /// Who holds the driver's lease, when the journal is shared.
+    pub driver: Option<crate::cluster::lease::Driver>,
+    /// Who is on the release now (their presence leases), when the journal is shared.
+    pub present: Vec<crate::cluster::lease::Present>,
     /// Every environment's gauges, when a metrics source is connected. All are read, not
     /// only the one on screen: the soak window's triggers watch production while the
     /// engineer looks at staging.
@@ -312,6 +320,9 @@ impl App {
             unreachable: BTreeMap::new(),
             denied: BTreeMap::new(),
             journal_broken: None,
+            role: crate::cluster::lease::Role::Driver,
+            driver: None,
+            present: Vec::new(),
             boards,
             views: BTreeMap::new(),
             tasks: BTreeMap::new(),

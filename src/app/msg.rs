@@ -32,6 +32,16 @@ pub enum Msg {
     Followed(crate::release::journal::Followed),
     /// Another cockpit appended first; its entries are folded in: ask the rules again.
     RecordAgain(Event),
+    /// What this cockpit is on a shared release, and who drives it.
+    Role {
+        role: crate::cluster::lease::Role,
+        driver: Option<crate::cluster::lease::Driver>,
+    },
+    /// Who drives and who is present, as the leases say now.
+    Presence {
+        driver: Option<crate::cluster::lease::Driver>,
+        present: Vec<crate::cluster::lease::Present>,
+    },
     ReleaseOpened {
         state: ReleaseState,
         releases: Vec<String>,

@@ -57,6 +57,9 @@ fn refusal(
     release: &crate::release::state::ReleaseState,
     event: &Event,
 ) -> Result<(), String> {
+    if let Some(why) = super::roles::refusal(app, event) {
+        return Err(why);
+    }
     if let Some(why) = &app.journal_broken {
         return Err(format!(
             "refused: the shared journal no longer checks out ({why}); nothing is recorded until the driver decides"

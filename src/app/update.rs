@@ -9,7 +9,7 @@ use super::dialog::{self, Outcome};
 use super::keymap::{self, Intent};
 use super::{
     Answer, App, Command, Level, Msg, Pane, approvals, checklist, deploy, navigation, record,
-    releases, soak,
+    releases, roles, soak,
 };
 use crate::release::journal::Followed;
 
@@ -73,6 +73,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
             Vec::new()
         }
         Msg::RecordAgain(event) => record::record(app, event),
+        Msg::Role { role, driver } => roles::on_role(app, role, driver),
+        Msg::Presence { driver, present } => roles::on_presence(app, driver, present),
         Msg::RecordFailed { event, error } => {
             app.log(
                 Level::Error,

@@ -9,6 +9,7 @@ pub mod health;
 pub mod history;
 pub mod identity;
 pub mod journal;
+pub mod lease;
 pub mod migrate;
 pub mod progress;
 pub mod undo;

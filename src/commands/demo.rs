@@ -67,6 +67,7 @@ pub fn run(common: &Common, speed: f64, fresh: bool) -> CmdResult {
         clock: Arc::new(ScaledClock::new(chrono::Utc::now(), speed)),
         local_cluster: Some(Box::new(start_sandbox)),
         speed,
+        observe: common.observe,
     })
 }
 

@@ -4,6 +4,7 @@
 //! never shows an event as done before it is on disk.
 
 mod journal;
+mod roles;
 mod work;
 
 pub use journal::{Opened, SharedJournal};
@@ -47,6 +48,9 @@ pub struct Runtime {
     delivered: u64,
     /// Passes on what other writers append to the open journal.
     following: Option<tokio::task::JoinHandle<()>>,
+    /// This cockpit's role on a shared release, and the task keeping its leases.
+    role: crate::cluster::lease::Role,
+    keeping: Option<tokio::task::JoinHandle<()>>,
     /// Running checks by item, and running actions by task, as the runner knows them.
     checks: HashMap<String, RunId>,
     actions: HashMap<TaskId, RunId>,
@@ -82,6 +86,8 @@ impl Runtime {
             shared_journal: None,
             delivered: 0,
             following: None,
+            role: crate::cluster::lease::Role::Driver,
+            keeping: None,
             checks: HashMap::new(),
             actions: HashMap::new(),
             clients: BTreeMap::new(),

@@ -1,6 +1,7 @@
 //! The two status lines on top (where, what, when, and the gates at a glance) and the key
 //! hints at the bottom.
 
+use crate::cluster::lease::Role;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -39,6 +40,22 @@ fn identity_span<'a>(app: &App, theme: &Theme) -> Span<'a> {
     }
 }
 
+/// On a shared release: what this cockpit is on it, and who drives; a broken journal
+/// first, since nothing is recorded while it is.
+fn role_span<'a>(app: &App, theme: &Theme) -> Option<Span<'a>> {
+    if app.journal_broken.is_some() {
+        return Some(Span::styled(" READ-ONLY (journal broken)", theme.bad()));
+    }
+    let driver = app.driver.as_ref()?;
+    Some(match app.role {
+        Role::Driver => Span::styled(" driving", theme.ok()),
+        Role::Reviewer => {
+            Span::styled(format!(" reviewing · {} drives", driver.name), theme.warn())
+        }
+        Role::Observer => Span::styled(format!(" observing · {} drives", driver.name), theme.dim()),
+    })
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, gates: Option<&Gates>, theme: &Theme) {
     let env = app.config.environment(&app.env);
     let mut first = vec![
@@ -75,6 +92,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, gates: Option<&Gates>, the
     }
     first.push(Span::raw(" │ "));
     first.push(identity_span(app, theme));
+    first.extend(role_span(app, theme));
     // Who is recording matters more than the product's name: that goes first when the
     // line is too long (a protected environment and an unverified name at 80 columns).
     let width: usize = first.iter().map(|s| s.content.chars().count()).sum();
@@ -102,6 +120,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, gates: Option<&Gates>, the
             second.push(gate_span(&g.production, theme));
         }
         None => second.push(Span::styled("gates: no release", theme.dim())),
+    }
+    if !app.present.is_empty() {
+        let who: Vec<String> = app
+            .present
+            .iter()
+            .map(|p| format!("{} ({})", p.name, p.role.name()))
+            .collect();
+        second.push(Span::raw(format!(" │ on it: {}", who.join(", "))));
     }
     frame.render_widget(
         Paragraph::new(vec![Line::from(first), Line::from(second)]).style(theme.status_bar()),

@@ -19,6 +19,7 @@ mod cockpit_deploy;
 mod config_errors;
 mod config_example;
 mod e2e_deploy;
+mod e2e_shared;
 mod e2e_soak;
 mod e2e_tmux;
 mod exposition;

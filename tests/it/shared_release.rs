@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use cockpit_sandbox::server::Running;
 use release_cockpit::cluster::client;
+use release_cockpit::cluster::lease::Role;
 use release_cockpit::config::Config;
 use release_cockpit::config::journal::JournalPlace;
 use release_cockpit::release::identity::{Author, Identity};
@@ -25,8 +26,24 @@ fn shared_config() -> Config {
     config
 }
 
-/// A cockpit of `user`'s on release 1.2.3, its journal in `running`'s production.
-fn cockpit_of(running: &Running, user: &str) -> Cockpit {
+/// A cockpit of `user`'s on release 1.2.3, its journal in `running`'s production, with
+/// its role taken as the cockpit takes it at start (the driver's lease, else reviewer or
+/// observer).
+async fn cockpit_of(running: &Running, user: &str) -> Cockpit {
+    joined(running, user, false).await
+}
+
+async fn joined(running: &Running, user: &str, observe: bool) -> Cockpit {
+    let mut c = opened(running, user);
+    let role =
+        c.rt.take_role(observe)
+            .await
+            .expect("a shared release has roles");
+    c.send(role);
+    c
+}
+
+fn opened(running: &Running, user: &str) -> Cockpit {
     let token = running.sandbox.token_of(user).unwrap().to_string();
     let url = running.url();
     let identity = Identity {
@@ -36,7 +53,6 @@ fn cockpit_of(running: &Running, user: &str) -> Cockpit {
         },
         groups: vec![format!("release-cockpit:{user}s")],
     };
-    let user = user.to_string();
     let mut c = Cockpit::open_in_with(
         tempfile::tempdir().unwrap(),
         shared_config(),
@@ -50,7 +66,7 @@ fn cockpit_of(running: &Running, user: &str) -> Cockpit {
             });
             rt.operator = identity.author.clone();
             app.identity = identity;
-            let _ = user;
+            connect(rt, app, &url, &token);
         },
     );
     c.app.env = "production".into();
@@ -74,6 +90,21 @@ async fn until(c: &mut Cockpit, what: &str, done: impl Fn(&Cockpit) -> bool) {
     }
 }
 
+/// Each environment's client as the user's, as the cockpit connects them at start.
+fn connect(
+    rt: &mut release_cockpit::runtime::Runtime,
+    app: &mut release_cockpit::app::App,
+    url: &str,
+    token: &str,
+) {
+    for (name, env) in &app.config.environments.clone() {
+        rt.clients.insert(
+            name.clone(),
+            client::for_url(url, &env.namespace, Some(token)),
+        );
+    }
+}
+
 fn ticked(c: &Cockpit, item: &str) -> bool {
     c.release()
         .items
@@ -84,8 +115,8 @@ fn ticked(c: &Cockpit, item: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_one_cockpit_records_reaches_the_others_screen() {
     let running = crate::common::cluster::sandbox(1.0).await;
-    let mut driver = cockpit_of(&running, "release-engineer");
-    let mut reviewer = cockpit_of(&running, "reviewer");
+    let mut driver = cockpit_of(&running, "release-engineer").await;
+    let mut reviewer = cockpit_of(&running, "reviewer").await;
     assert_eq!(
         reviewer.release().created.by,
         "release-engineer",
@@ -100,11 +131,34 @@ async fn what_one_cockpit_records_reaches_the_others_screen() {
     )
     .await;
 
+    // A reviewer records approvals; the checklist is the driver's.
+    reviewer.tick("changelog");
+    assert!(!ticked(&reviewer, "changelog"));
+    assert!(
+        reviewer.app.log.iter().rev().take(2).any(|l| l
+            .text
+            .contains("you are reviewing this release (release-engineer drives (since")),
+        "{:?}",
+        reviewer.app.log.iter().rev().take(2).collect::<Vec<_>>()
+    );
+
+    // Both decide at once: the second to reach the cluster is sent back to the rules with
+    // the first's entry folded in, and lands after it.
+    driver.tick("automated-tests");
     reviewer.approve_entering("engineer", None);
+    let both = |c: &Cockpit| {
+        ticked(c, "automated-tests") && c.release().approvals.values().any(|a| a.name == "reviewer")
+    };
     until(
         &mut driver,
-        "the reviewer's approval on the driver's screen",
-        |c| c.release().approvals.values().any(|a| a.name == "reviewer"),
+        "the tick and the approval on the driver's screen",
+        both,
+    )
+    .await;
+    until(
+        &mut reviewer,
+        "the tick and the approval on the reviewer's screen",
+        both,
     )
     .await;
     assert!(
@@ -117,18 +171,20 @@ async fn what_one_cockpit_records_reaches_the_others_screen() {
         driver.app.log.iter().rev().take(3).collect::<Vec<_>>()
     );
 
-    // Both decide at once: the second to reach the cluster is sent back to the rules with
-    // the first's entry folded in, and lands after it.
-    driver.tick("automated-tests");
-    reviewer.tick("changelog");
-    until(&mut driver, "both ticks on the driver's screen", |c| {
-        ticked(c, "automated-tests") && ticked(c, "changelog")
-    })
-    .await;
-    until(&mut reviewer, "both ticks on the reviewer's screen", |c| {
-        ticked(c, "automated-tests") && ticked(c, "changelog")
-    })
-    .await;
+    // Who is on the release, from the presence leases, on both screens.
+    for c in [&mut driver, &mut reviewer] {
+        until(c, "both participants present", |c| {
+            let names: Vec<&str> = c.app.present.iter().map(|p| p.name.as_str()).collect();
+            names == ["release-engineer", "reviewer"]
+        })
+        .await;
+    }
+    assert_eq!(reviewer.app.role, Role::Reviewer);
+    assert_eq!(driver.app.role, Role::Driver);
+    assert_eq!(
+        reviewer.app.driver.as_ref().map(|d| d.name.as_str()),
+        Some("release-engineer")
+    );
 
     // The mirror in each state dir holds the same journal, entry for entry.
     let path = driver.dir.path().join("releases/1.2.3.jsonl");
@@ -136,34 +192,82 @@ async fn what_one_cockpit_records_reaches_the_others_screen() {
     let (theirs, _) =
         journal::read(&reviewer.dir.path().join("releases/1.2.3.jsonl"), "1.2.3").unwrap();
     assert_eq!(mine.hashes, theirs.hashes);
-    assert_eq!(mine.entries.len(), 5, "creation, three ticks, one approval");
+    assert_eq!(mine.entries.len(), 4, "creation, two ticks, one approval");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_observers_attempt_is_refused_by_the_cluster_and_writes_nothing() {
+async fn the_observers_attempt_is_refused_with_the_reason_and_writes_nothing() {
     let running = crate::common::cluster::sandbox(1.0).await;
-    let mut driver = cockpit_of(&running, "release-engineer");
+    let mut driver = cockpit_of(&running, "release-engineer").await;
     driver.tick("code-freeze");
-    let mut observer = cockpit_of(&running, "observer");
+    let mut observer = cockpit_of(&running, "observer").await;
     assert!(
         ticked(&observer, "code-freeze"),
         "the observer sees the release"
     );
+    assert_eq!(
+        observer.app.role,
+        Role::Observer,
+        "the cluster lets it write nothing"
+    );
     let before = observer.rt.journal_head();
     observer.tick("automated-tests");
     assert!(!ticked(&observer, "automated-tests"));
-    let said = observer
-        .app
-        .log
-        .iter()
-        .rev()
-        .take(3)
-        .map(|l| l.text.clone())
-        .collect::<Vec<_>>();
+    let said = last_lines(&observer);
+    assert!(
+        said.iter()
+            .any(|t| t.contains("refused: you are observing this release (release-engineer drives")),
+        "{said:?}"
+    );
+    assert_eq!(observer.rt.journal_head(), before, "nothing was written");
+
+    // Had it been let through, the cluster itself would have refused it.
+    let mut forced = opened(&running, "observer");
+    forced.tick("automated-tests");
+    let said = last_lines(&forced);
     assert!(
         said.iter()
             .any(|t| t.contains("NOT SAVED") && t.contains("forbidden")),
         "{said:?}"
     );
-    assert_eq!(observer.rt.journal_head(), before, "nothing was written");
+    assert_eq!(forced.rt.journal_head(), before, "nothing was written");
+}
+
+fn last_lines(c: &Cockpit) -> Vec<String> {
+    c.app
+        .log
+        .iter()
+        .rev()
+        .take(3)
+        .map(|l| l.text.clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_driver_who_leaves_frees_the_lease_and_observe_never_claims_it() {
+    let running = crate::common::cluster::sandbox(1.0).await;
+    let mut first = cockpit_of(&running, "release-engineer").await;
+    assert_eq!(first.app.role, Role::Driver);
+    let watcher = joined(&running, "on-call", true).await;
+    assert_eq!(
+        watcher.app.role,
+        Role::Observer,
+        "--observe does not claim the lease"
+    );
+    first.rt.leave().await;
+    drop(first);
+    let next = cockpit_of(&running, "on-call").await;
+    assert_eq!(
+        next.app.role,
+        Role::Driver,
+        "the lease the driver gave up is free at once"
+    );
+    assert!(
+        next.app
+            .log
+            .iter()
+            .any(|l| l.text.contains("you drive this release")),
+        "{:?}",
+        next.app.log
+    );
 }

@@ -159,6 +159,9 @@ fn refusal(app: &App, env: &str, task: TaskId, action: &Action) -> Option<String
         env: env.to_string(),
         action: action.clone(),
     };
+    if let Some(why) = crate::app::roles::refusal(app, &event) {
+        return Some(why);
+    }
     rules::check(release, &app.config, &app.caller(), &event)
         .err()
         .map(|why| format!("refused: {why}"))

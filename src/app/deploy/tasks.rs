@@ -20,6 +20,10 @@ pub fn resume_in_flight(app: &mut App) -> Vec<Command> {
     let Some(release) = &app.release else {
         return Vec::new();
     };
+    if !app.drives() {
+        // The driver's cockpit follows it; two followers would journal its end twice.
+        return Vec::new();
+    }
     let cut_off: Vec<_> = release
         .in_flight()
         .filter(|a| !app.tasks.contains_key(&a.task))

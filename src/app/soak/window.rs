@@ -78,6 +78,10 @@ pub fn on_readings(
         app.trigger_watch.reset();
         return Vec::new();
     }
+    if !app.drives() {
+        // The driver's cockpit journals the triggers; this one shows them as they come.
+        return Vec::new();
+    }
     let baseline_p95 = app
         .release
         .as_ref()
@@ -110,7 +114,12 @@ pub fn on_tick(app: &mut App) -> Vec<Command> {
     let Some(release) = &app.release else {
         return Vec::new();
     };
-    let due = soak::due_snapshots(release, &app.config, app.now);
+    // Only the driver's cockpit takes the checkpoints' snapshots: each is journaled once.
+    let due = if app.drives() {
+        soak::due_snapshots(release, &app.config, app.now)
+    } else {
+        Vec::new()
+    };
     let mut commands = Vec::new();
     for at_minutes in due {
         let snapshot = snapshot(app, at_minutes);

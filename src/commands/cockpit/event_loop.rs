@@ -46,6 +46,7 @@ pub async fn run(
     }
     tracing::info!("cockpit closed");
     drop(guard);
+    rt.leave().await;
     Ok(())
 }
 

@@ -56,6 +56,8 @@ pub struct Launch {
     pub local_cluster: Option<StartLocalCluster>,
     /// How much faster than the wall clock simulated time runs (the demo's --speed).
     pub speed: f64,
+    /// `--observe`: watch a shared release without claiming the driver's lease.
+    pub observe: bool,
 }
 
 pub fn run(common: &Common, release: Option<&str>, create_as: Option<&str>) -> CmdResult {
@@ -77,6 +79,7 @@ pub fn run(common: &Common, release: Option<&str>, create_as: Option<&str>) -> C
         clock: Arc::new(SystemClock),
         local_cluster: None,
         speed: 1.0,
+        observe: common.observe,
     })
 }
 
@@ -225,6 +228,11 @@ pub fn launch(mut l: Launch) -> CmdResult {
                     .flatten()
                     .reduce(|a, b| format!("{a}; {b}"));
                 rt.set_journal(&o.state.version.clone(), o.journal);
+                // The role before the release: a reviewer's cockpit must not resume the
+                // driver's action in flight.
+                if let Some(role) = rt.take_role(l.observe).await {
+                    rt.process(&mut app, role);
+                }
                 rt.process(
                     &mut app,
                     Msg::ReleaseOpened {

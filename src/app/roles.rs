@@ -1,0 +1,96 @@
+//! Roles on a shared release: what this cockpit may record as the driver, a reviewer or
+//! an observer, what it is told when that changes, and who else is on the release.
+
+use chrono::{DateTime, Utc};
+
+use super::{App, Command, Level};
+use crate::cluster::lease::{Driver, Present, Role};
+use crate::release::event::Event;
+
+impl App {
+    /// Whether this cockpit journals what happens by itself (checkpoints, triggers,
+    /// auto-rollback, resuming an action cut off by a restart): only the driver's does,
+    /// so a shared release gets each once.
+    pub fn drives(&self) -> bool {
+        self.role == Role::Driver
+    }
+}
+
+/// "release-engineer drives (since 10:02)".
+pub fn who_drives(driver: Option<&Driver>, now: DateTime<Utc>) -> String {
+    match driver {
+        Some(d) if d.live(now) => {
+            format!("{} drives (since {})", d.name, d.since.format("%H:%M UTC"))
+        }
+        Some(d) => format!(
+            "nobody drives: {}'s lease lapsed at {}",
+            d.name,
+            (d.renewed + chrono::Duration::seconds(d.seconds)).format("%H:%M:%S UTC")
+        ),
+        None => "nobody drives".to_string(),
+    }
+}
+
+/// Why this cockpit's role may not record `event`, if it may not. A reviewer records
+/// approvals (theirs to give or take back); an observer records nothing.
+pub fn refusal(app: &App, event: &Event) -> Option<String> {
+    let drives = who_drives(app.driver.as_ref(), Utc::now());
+    match app.role {
+        Role::Driver => None,
+        Role::Reviewer => match event {
+            Event::Approved { .. } | Event::ApprovalRevoked { .. } => None,
+            _ => Some(format!(
+                "refused: you are reviewing this release ({drives}); a reviewer records approvals, the driver the rest"
+            )),
+        },
+        Role::Observer => Some(format!(
+            "refused: you are observing this release ({drives}); nothing is recorded from this cockpit"
+        )),
+    }
+}
+
+/// This cockpit's role as the driver's lease decided it.
+pub fn on_role(app: &mut App, role: Role, driver: Option<Driver>) -> Vec<Command> {
+    let was = app.role;
+    app.role = role;
+    let drives = who_drives(driver.as_ref(), Utc::now());
+    app.driver = driver;
+    let text = match role {
+        Role::Driver if was == Role::Driver => {
+            "you drive this release (you hold its lease)".to_string()
+        }
+        Role::Driver => "you drive this release now (you hold its lease)".to_string(),
+        Role::Reviewer => format!("opened as reviewer: {drives}; you may approve"),
+        Role::Observer => format!("opened as observer: {drives}; this cockpit only watches"),
+    };
+    let level = if was == Role::Driver && role != Role::Driver && app.release.is_some() {
+        Level::Error
+    } else {
+        Level::Info
+    };
+    app.log(level, text);
+    Vec::new()
+}
+
+/// The leases as they stand: who drives, who is present. A driver that finds another name
+/// on the driver's lease has lost it (its renewals failed for longer than the lease).
+pub fn on_presence(app: &mut App, driver: Option<Driver>, present: Vec<Present>) -> Vec<Command> {
+    let me = app.identity.author.name.clone();
+    if app.role == Role::Driver
+        && let Some(d) = &driver
+        && d.name != me
+        && d.live(Utc::now())
+    {
+        app.log(
+            Level::Error,
+            format!(
+                "{} holds the driver's lease now: this cockpit reviews from here on",
+                d.name
+            ),
+        );
+        app.role = Role::Reviewer;
+    }
+    app.driver = driver;
+    app.present = present;
+    Vec::new()
+}

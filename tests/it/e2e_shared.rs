@@ -1,0 +1,109 @@
+//! Two (and three) real cockpit processes on one release, each in its own terminal (tmux)
+//! with its own state dir, the journal in a sandbox's cluster: the release engineer drives,
+//! the reviewer's approval appears on the driver's screen and the driver's tick on the
+//! reviewer's; the observer's attempt is refused with the reason and writes nothing.
+
+use std::path::Path;
+
+use cockpit_sandbox::server::Running;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::Api;
+use kube::api::ListParams;
+use release_cockpit::cluster::client;
+
+use crate::common::tmux::{BIN, Capture, Tmux};
+
+const WIDTH: u16 = 160;
+const HEIGHT: u16 = 48;
+
+/// A cockpit of `user`'s in a terminal of its own, on release 1.2.3 of the shared store.
+fn cockpit(test: &str, kubeconfig: &Path, user: &str, extra: &str) -> Tmux {
+    let t = Tmux::start(test, WIDTH, HEIGHT, Capture::Plain);
+    let config = t.work_dir().join("shared.toml");
+    std::fs::write(&config, "[journal]\nstore = \"cluster\"\n").unwrap();
+    let contexts = if user == "release-engineer" {
+        String::new()
+    } else {
+        format!("--context production={user}@production --context staging={user}@staging")
+    };
+    t.type_line(&format!(
+        "{BIN} --config {} --kubeconfig {} --state-dir {} --release 1.2.3 {contexts} {extra}",
+        config.display(),
+        kubeconfig.display(),
+        t.quoted_state_dir()
+    ));
+    t
+}
+
+async fn journal_entries(running: &Running) -> usize {
+    let kube = client::for_url(
+        &running.url(),
+        "production",
+        Some(running.sandbox.release_engineer_token()),
+    )
+    .unwrap();
+    Api::<ConfigMap>::namespaced(kube, "production")
+        .list(&ListParams::default().labels("release-cockpit/journal=1.2.3"))
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|cm| cm.data.as_ref().map_or(0, |d| d.len()))
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driver_a_reviewer_and_an_observer_on_one_release_in_three_terminals() {
+    let running = crate::common::cluster::sandbox(1.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kc.yaml");
+    cockpit_sandbox::kubeconfig::write(
+        &kubeconfig,
+        &running.kubeconfig_server(),
+        &[("staging", "staging"), ("production", "production")],
+        running.sandbox.users(),
+    )
+    .unwrap();
+
+    let driver = cockpit("shared-driver", &kubeconfig, "release-engineer", "");
+    driver.wait_for_text("release-engineer ✓ driving");
+    let reviewer = cockpit("shared-reviewer", &kubeconfig, "reviewer", "");
+    reviewer.wait_for_text("reviewing · release-engineer drives");
+
+    // The driver's tick, on the reviewer's screen.
+    driver.press("j");
+    driver.press("Space");
+    driver.wait_for_text("release-engineer ticked code-freeze");
+    reviewer.wait_for_text("release-engineer ticked code-freeze (from another cockpit)");
+
+    // The reviewer's approval, on the driver's screen.
+    reviewer.press("a");
+    reviewer.pick("Approve 1.2.3 as", "Engineer Review");
+    reviewer.wait_for_text("Approve as Engineer Review?");
+    reviewer.press("Enter");
+    reviewer.wait_for_text("reviewer approved as Engineer Review");
+    driver.wait_for_text("reviewer approved as Engineer Review (from another cockpit)");
+
+    // Who is on the release, on both screens (the presence leases, renewed every 5 s).
+    for t in [&driver, &reviewer] {
+        t.wait_for_text("on it: release-engineer (driver), reviewer (reviewer)");
+    }
+
+    // The observer sees it all and may record nothing.
+    let before = journal_entries(&running).await;
+    let observer = cockpit("shared-observer", &kubeconfig, "observer", "");
+    observer.wait_for_text("observing · release-engineer drives");
+    observer.wait_for_text("reviewer approved as Engineer Review");
+    observer.press("j");
+    observer.press("j");
+    observer.press("Space");
+    observer.wait_for_text("refused: you are observing this release (release-engineer drives");
+    assert_eq!(
+        journal_entries(&running).await,
+        before,
+        "the observer's attempt wrote nothing"
+    );
+    for t in [&driver, &reviewer, &observer] {
+        t.press("q");
+    }
+}
