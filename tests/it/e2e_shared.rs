@@ -18,7 +18,7 @@ const HEIGHT: u16 = 48;
 
 /// A cockpit of `user`'s in a terminal of its own, on release 1.2.3 of the shared store.
 fn cockpit(test: &str, kubeconfig: &Path, user: &str, extra: &str) -> Tmux {
-    let t = Tmux::start(test, WIDTH, HEIGHT, Capture::Plain);
+    let t = Tmux::start(test, WIDTH, HEIGHT, Capture::Rows);
     let config = t.work_dir().join("shared.toml");
     std::fs::write(&config, "[journal]\nstore = \"cluster\"\n").unwrap();
     let contexts = if user == "release-engineer" {
@@ -93,7 +93,15 @@ async fn a_driver_a_reviewer_and_an_observer_on_one_release_in_three_terminals()
     let before = journal_entries(&running).await;
     let observer = cockpit("shared-observer", &kubeconfig, "observer", "");
     observer.wait_for_text("observing · release-engineer drives");
-    observer.wait_for_text("reviewer approved as Engineer Review");
+    // Opened after them, it reads both from the journal: the tick, and the approval no
+    // longer missing from the production gate.
+    let screen =
+        observer.wait_for_text("[x] Code freeze for non-critical features release-engineer");
+    assert!(
+        screen.contains("approval missing: Team Lead")
+            && !screen.contains("approval missing: Engineer Review"),
+        "{screen}"
+    );
     observer.press("j");
     observer.press("j");
     observer.press("Space");
