@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use cockpit_sandbox::server::Running;
+use kube::Api;
 use release_cockpit::cluster::client;
 use release_cockpit::cluster::lease::Role;
 use release_cockpit::config::Config;
@@ -270,4 +271,61 @@ async fn the_driver_who_leaves_frees_the_lease_and_observe_never_claims_it() {
         "{:?}",
         next.app.log
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_entry_makes_every_cockpit_on_the_release_read_only_naming_it() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::{Patch, PatchParams};
+
+    let running = crate::common::cluster::sandbox(1.0).await;
+    let mut driver = cockpit_of(&running, "release-engineer").await;
+    let mut reviewer = cockpit_of(&running, "reviewer").await;
+    driver.tick("code-freeze");
+    driver.tick("automated-tests");
+    until(&mut reviewer, "the driver's ticks", |c| {
+        ticked(c, "automated-tests")
+    })
+    .await;
+
+    // Someone with write access to ConfigMaps rewrites entry 2 (whose tick it was).
+    let kube = client::for_url(
+        &running.url(),
+        "production",
+        Some(running.sandbox.release_engineer_token()),
+    )
+    .unwrap();
+    let api = Api::<ConfigMap>::namespaced(kube, "production");
+    let name = release_cockpit::cluster::journal::segments::segment_name("1.2.3", 1);
+    let cm = api.get(&name).await.unwrap();
+    let line = cm.data.as_ref().unwrap()["00000002"].replace("release-engineer", "mallory");
+    api.patch(
+        &name,
+        &PatchParams::default(),
+        &Patch::Merge(serde_json::json!({"data": {"00000002": line}})),
+    )
+    .await
+    .unwrap();
+
+    for (who, c) in [("driver", &mut driver), ("reviewer", &mut reviewer)] {
+        until(c, &format!("the {who}'s cockpit sees the break"), |c| {
+            c.app.journal_broken.is_some()
+        })
+        .await;
+        let why = c.app.journal_broken.clone().unwrap();
+        assert!(
+            why.contains("entry 2") || why.contains("entry 3"),
+            "{who}: {why}"
+        );
+    }
+    let before = driver.rt.journal_head();
+    driver.tick("changelog");
+    assert!(!ticked(&driver, "changelog"));
+    let said = last_lines(&driver);
+    assert!(
+        said.iter()
+            .any(|t| t.contains("refused: the shared journal no longer checks out")),
+        "{said:?}"
+    );
+    assert_eq!(driver.rt.journal_head(), before, "nothing more was written");
 }
