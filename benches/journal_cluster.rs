@@ -57,13 +57,16 @@ fn main() {
     let running = sandbox_rt
         .block_on(server::start_seeded(clock, "127.0.0.1:0".parse().unwrap()))
         .unwrap();
-    let token = running.sandbox.release_engineer_token().to_string();
-    let config = || client::config_for_url(&running.url(), "production", Some(&token)).unwrap();
-    let connect = |release: &str| {
-        ClusterJournal::connect(config(), "production", release, Capacity::default())
+    // Each writer as a sandbox user of its own: the cluster checks each entry is its
+    // author's (the signatures ConfigMaps).
+    let connect_as = |user: &str, release: &str| {
+        let token = running.sandbox.token_of(user).unwrap();
+        let config = client::config_for_url(&running.url(), "production", Some(token)).unwrap();
+        ClusterJournal::connect(config, "production", release, Capacity::default())
             .unwrap()
             .0
     };
+    let connect = |release: &str| connect_as("release-engineer", release);
     let by = Author::claimed("release-engineer");
 
     // (a) one writer, one follower
@@ -94,7 +97,7 @@ fn main() {
     // (b) two writers racing
     let mut a = connect("2.0.0");
     a.append(1, &by, Utc::now(), tick("start".into())).unwrap();
-    let b = connect("2.0.0");
+    let b = connect_as("reviewer", "2.0.0");
     let race = |mut store: ClusterJournal, who: &'static str| {
         std::thread::spawn(move || {
             let by = Author::claimed(who);
@@ -120,8 +123,11 @@ fn main() {
             (landed, conflicts)
         })
     };
-    let first = race(std::mem::replace(&mut a, connect("2.0.0")), "a");
-    let second = race(b, "b");
+    let first = race(
+        std::mem::replace(&mut a, connect("2.0.0")),
+        "release-engineer",
+    );
+    let second = race(b, "reviewer");
     let (mut all, c1) = first.join().unwrap();
     let (more, c2) = second.join().unwrap();
     all.extend(more);

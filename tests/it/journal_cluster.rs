@@ -21,25 +21,45 @@ use tokio::sync::mpsc;
 
 const NS: &str = "production";
 
-/// Stores on one release in one sandbox, as the release engineer.
+/// Stores on one release in one sandbox: the first as the release engineer, each second
+/// writer as the next of the other sandbox users, since the cluster checks that each entry
+/// is its author's.
 struct InCluster<'a> {
     running: &'a Running,
     release: String,
     capacity: Capacity,
+    seconds: usize,
 }
 
-impl InCluster<'_> {
-    fn config(&self) -> kube::Config {
+/// The sandbox users the suite's names stand for, in the order second writers get them.
+const USERS: [&str; 3] = ["release-engineer", "reviewer", "on-call"];
+
+impl<'a> InCluster<'a> {
+    fn new(running: &'a Running, release: &str, capacity: Capacity) -> Self {
+        InCluster {
+            running,
+            release: release.into(),
+            capacity,
+            seconds: 0,
+        }
+    }
+
+    fn config_as(&self, user: &str) -> kube::Config {
         client::config_for_url(
             &self.running.url(),
             NS,
-            Some(self.running.sandbox.release_engineer_token()),
+            Some(self.running.sandbox.token_of(user).unwrap()),
         )
         .unwrap()
     }
 
+    fn connect_as(&self, user: &str) -> Result<ClusterJournal, JournalError> {
+        ClusterJournal::connect(self.config_as(user), NS, &self.release, self.capacity)
+            .map(|(j, _)| j)
+    }
+
     fn connect(&self) -> Result<ClusterJournal, JournalError> {
-        ClusterJournal::connect(self.config(), NS, &self.release, self.capacity).map(|(j, _)| j)
+        self.connect_as(USERS[0])
     }
 }
 
@@ -58,7 +78,8 @@ impl StoreUnderTest for InCluster<'_> {
     }
 
     fn second_writer(&mut self) -> Result<ClusterJournal, JournalError> {
-        self.connect()
+        self.seconds += 1;
+        self.connect_as(USERS[self.seconds % USERS.len()])
     }
 
     fn shared(&self) -> bool {
@@ -67,6 +88,18 @@ impl StoreUnderTest for InCluster<'_> {
 
     fn release(&self) -> String {
         self.release.clone()
+    }
+
+    fn author(&self, who: &str) -> Author {
+        let user = match who {
+            "alice" | "w0" => USERS[0],
+            "bob" | "w1" => USERS[1],
+            _ => USERS[2],
+        };
+        Author {
+            name: user.into(),
+            verified_by: Some("production".into()),
+        }
     }
 }
 
@@ -101,12 +134,7 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<Followed>, what: &str) -> Followe
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cluster_journal_passes_the_store_conformance_suite() {
     let running = crate::common::cluster::sandbox(1.0).await;
-    conformance::run(InCluster {
-        running: &running,
-        release: "1.2.3".into(),
-        capacity: Capacity::default(),
-    })
-    .await;
+    conformance::run(InCluster::new(&running, "1.2.3", Capacity::default())).await;
     // What `kubectl get configmaps -l release-cockpit/journal=1.2.3` lists.
     let segments = segments_of(&running, "1.2.3").await;
     assert_eq!(segments.len(), 1);
@@ -123,11 +151,7 @@ async fn writers_racing_across_segment_rollovers_lose_nothing_and_repeat_nothing
         entries: 16,
         bytes: 256 * 1024,
     };
-    let mut under_test = InCluster {
-        running: &running,
-        release: "2.0.0".into(),
-        capacity,
-    };
+    let mut under_test = InCluster::new(&running, "2.0.0", capacity);
     let total = tokio::task::block_in_place(|| {
         conformance::run_contention(&mut under_test, 3, Duration::from_secs(3))
     });
@@ -157,14 +181,14 @@ async fn writers_racing_across_segment_rollovers_lose_nothing_and_repeat_nothing
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follower_converges_through_a_dropped_watch_a_410_and_a_server_restart() {
     let running = crate::common::cluster::sandbox(1.0).await;
-    let under_test = InCluster {
-        running: &running,
-        release: "3.0.0".into(),
-        capacity: Capacity {
+    let under_test = InCluster::new(
+        &running,
+        "3.0.0",
+        Capacity {
             entries: 8,
             bytes: 256 * 1024,
         },
-    };
+    );
     let mut writer = under_test.connect().unwrap();
     let by = Author::claimed("release-engineer");
     writer.append(1, &by, Utc::now(), tick("start")).unwrap();
@@ -248,14 +272,14 @@ async fn an_entry_edited_with_kubectl_breaks_the_journal_for_every_cockpit_namin
         running.sandbox.users(),
     )
     .unwrap();
-    let under_test = InCluster {
-        running: &running,
-        release: "4.0.0".into(),
-        capacity: Capacity {
+    let under_test = InCluster::new(
+        &running,
+        "4.0.0",
+        Capacity {
             entries: 3,
             bytes: 256 * 1024,
         },
-    };
+    );
     let mut driver = under_test.connect().unwrap();
     let by = Author::claimed("release-engineer");
     for (seq, item) in [(1, "a"), (2, "b"), (3, "c"), (4, "d"), (5, "e")] {
@@ -319,5 +343,89 @@ async fn an_entry_edited_with_kubectl_breaks_the_journal_for_every_cockpit_namin
     match under_test.connect() {
         Err(e) => assert!(e.to_string().contains("entry 4"), "{e}"),
         Ok(_) => panic!("an edited journal must not open"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_in_someone_elses_name_is_refused_by_the_cluster_or_caught_on_reading() {
+    let running = crate::common::cluster::sandbox(1.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kc.yaml");
+    cockpit_sandbox::kubeconfig::write(
+        &kubeconfig,
+        &running.kubeconfig_server(),
+        &[("production", NS)],
+        running.sandbox.users(),
+    )
+    .unwrap();
+    let under_test = InCluster::new(&running, "5.0.0", Capacity::default());
+    let mut driver = under_test.connect().unwrap();
+    let me = Author {
+        name: "release-engineer".into(),
+        verified_by: Some("production".into()),
+    };
+    driver.append(1, &me, Utc::now(), tick("a")).unwrap();
+
+    // Through the cockpit: its signature in the reviewer's ConfigMap is refused.
+    let reviewer = Author {
+        name: "reviewer".into(),
+        verified_by: Some("production".into()),
+    };
+    let refused = driver
+        .append(2, &reviewer, Utc::now(), tick("forged"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("release-cockpit-signatures-reviewer") && refused.contains("forbidden"),
+        "{refused}"
+    );
+    assert_eq!(driver.read_from(1).unwrap().len(), 1, "nothing was written");
+
+    // Around it, with kubectl: a well-chained entry in the reviewer's name, which the
+    // reviewer never signed. Every cockpit on the release catches it.
+    let watching = under_test.connect_as("reviewer").unwrap();
+    let mut followed = watching.follow();
+    let forged = release_cockpit::release::event::Entry {
+        seq: 2,
+        prev: driver.head(),
+        at: Utc::now(),
+        by: "reviewer".into(),
+        verified_by: Some("production".into()),
+        event: Event::Approved {
+            role: "engineer".into(),
+            name: "reviewer".into(),
+        },
+    };
+    let patch = json!({"data": {"00000002": serde_json::to_string(&forged).unwrap()}}).to_string();
+    let out = kubectl(
+        &kubeconfig,
+        &[
+            "patch",
+            "configmap",
+            &segments::segment_name("5.0.0", 1),
+            "--type=merge",
+            "-p",
+            &patch,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    match next(&mut followed, "the forgery").await {
+        Followed::Broken(why) => assert!(
+            why.contains("entry 2 says reviewer wrote it")
+                && why.contains("release-cockpit-signatures-reviewer"),
+            "{why}"
+        ),
+        other => panic!("expected the forgery to break the journal, got {other:?}"),
+    }
+    match under_test.connect() {
+        Err(e) => assert!(
+            e.to_string().contains("entry 2 says reviewer wrote it"),
+            "{e}"
+        ),
+        Ok(_) => panic!("a forged journal must not open"),
     }
 }

@@ -107,6 +107,22 @@ async fn authorised(
     if authz::allowing(&who, &attributes).is_none() {
         return error_response(&authz::forbidden(&who, &attributes));
     }
+    if let authz::Attributes::Resource(r) = &attributes
+        && r.verb == "create"
+    {
+        let named = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|b| b["metadata"]["name"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        if !authz::may_write_signatures(&who, r, &named) {
+            let mut named_attributes = r.clone();
+            named_attributes.name = named;
+            return error_response(&authz::forbidden(
+                &who,
+                &authz::Attributes::Resource(named_attributes),
+            ));
+        }
+    }
     if let Some(answer) = reviews::answer(&who, method, uri.path(), body) {
         return answer;
     }

@@ -199,9 +199,45 @@ pub struct ResourceAttributes {
 
 /// The rule that allows `attributes` to `who`, if any.
 pub fn allowing(who: &Identity, attributes: &Attributes) -> Option<&'static Rule> {
+    if let Attributes::Resource(r) = attributes
+        && !may_write_signatures(who, r, &r.name)
+    {
+        return None;
+    }
     RULES
         .iter()
         .find(|rule| rule.groups.iter().any(|g| who.in_group(g)) && rule_allows(rule, attributes))
+}
+
+/// The journal's signature ConfigMaps: each names the one user who may write it.
+pub const SIGNATURES_PREFIX: &str = "release-cockpit-signatures-";
+
+/// `release-cockpit-signatures-<user>`, the user's name as a DNS label (the cockpit
+/// computes the same name for the same user).
+pub fn signatures_of(user: &str) -> String {
+    let who: String = user
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("{SIGNATURES_PREFIX}{}", who.trim_matches('-'))
+}
+
+/// Whether `who` may do `r` to the ConfigMap `name` as far as signatures go: a write to a
+/// signatures ConfigMap only by the user it is for. A real cluster grants this with RBAC
+/// `resourceNames` in a namespace of the signatures' own (the README's manifest), where
+/// nobody has a broader write; the sandbox, whose namespaces hold the journal too, says it
+/// here, over every rule. `name` is the request's, or for a create its body's (which RBAC
+/// cannot see, so a real cluster's administrator creates the ConfigMaps).
+pub fn may_write_signatures(who: &Identity, r: &ResourceAttributes, name: &str) -> bool {
+    let writes = WRITE.contains(&r.verb.as_str());
+    if r.resource != "configmaps" || !r.group.is_empty() || !writes {
+        return true;
+    }
+    if r.verb == "deletecollection" {
+        return false;
+    }
+    !name.starts_with(SIGNATURES_PREFIX) || name == signatures_of(who.username)
 }
 
 fn rule_allows(rule: &Rule, attributes: &Attributes) -> bool {

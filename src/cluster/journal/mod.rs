@@ -13,6 +13,7 @@
 
 mod follow;
 pub mod segments;
+pub mod signatures;
 mod view;
 
 use std::sync::{Arc, Mutex};
@@ -43,7 +44,10 @@ struct Shared {
     namespace: String,
     capacity: Capacity,
     view: Mutex<View>,
-    followers: Mutex<Vec<mpsc::UnboundedSender<Followed>>>,
+    /// Each follower with the first entry it is to be told of: what the view held when
+    /// it started following was not news to it, though a check may still have been
+    /// under way.
+    followers: Mutex<Vec<(u64, mpsc::UnboundedSender<Followed>)>>,
     /// Whether the followers were told of a break (once is enough: nothing follows it).
     told_broken: std::sync::atomic::AtomicBool,
 }
@@ -59,7 +63,11 @@ impl Shared {
             return;
         }
         let mut followers = self.followers.lock().unwrap_or_else(|p| p.into_inner());
-        followers.retain(|f| news.iter().all(|n| f.send(n.clone()).is_ok()));
+        followers.retain(|(from, f)| {
+            news.iter()
+                .filter(|n| !matches!(n, Followed::Appended(e) if e.seq < *from))
+                .all(|n| f.send(n.clone()).is_ok())
+        });
     }
 
     /// Tells the followers the journal broke, the first time only.
@@ -95,6 +103,11 @@ enum Call {
     Reload {
         reply: std::sync::mpsc::SyncSender<Result<(), JournalError>>,
     },
+    /// Checks every entry's author against the signatures (at opening: the watch may have
+    /// taken the entries in before the first reading, so they were nobody's news).
+    Vouch {
+        reply: std::sync::mpsc::SyncSender<Result<(), JournalError>>,
+    },
 }
 
 impl ClusterJournal {
@@ -124,6 +137,9 @@ impl ClusterJournal {
             calls,
         };
         journal.reload()?;
+        journal
+            .call(|reply| Call::Vouch { reply })
+            .unwrap_or_else(|| Err(journal.gone()))?;
         let contents = journal.shared.view().contents();
         Ok((journal, contents))
     }
@@ -200,11 +216,12 @@ impl JournalStore for ClusterJournal {
 
     fn follow(&self) -> mpsc::UnboundedReceiver<Followed> {
         let (tx, rx) = mpsc::unbounded_channel();
+        let from = self.shared.view().next_seq();
         self.shared
             .followers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(tx);
+            .push((from, tx));
         rx
     }
 }
@@ -257,6 +274,9 @@ fn spawn_worker(
                         Call::Reload { reply } => {
                             let _ = reply.send(reload(&api, &shared).await);
                         }
+                        Call::Vouch { reply } => {
+                            let _ = reply.send(vouch_all(&api, &shared).await);
+                        }
                     }
                 }
                 watching.abort();
@@ -298,7 +318,7 @@ async fn reload(api: &Api<ConfigMap>, shared: &Shared) -> Result<(), JournalErro
         .as_deref()
         .and_then(|v| v.parse().ok());
     let taken = shared.view().take_all(&shared.namespace, read, read_at);
-    match taken {
+    match vouched(api, shared, taken).await {
         Ok(news) => {
             shared.tell(news);
             Ok(())
@@ -307,6 +327,46 @@ async fn reload(api: &Api<ConfigMap>, shared: &Shared) -> Result<(), JournalErro
             shared.tell_broken(&e);
             Err(e)
         }
+    }
+}
+
+/// Every entry of the view against its author's signatures.
+async fn vouch_all(api: &Api<ConfigMap>, shared: &Shared) -> Result<(), JournalError> {
+    let entries: Vec<(Entry, String)> = {
+        let view = shared.view();
+        let contents = view.contents();
+        contents.entries.into_iter().zip(contents.hashes).collect()
+    };
+    match signatures::check(api, &shared.release, &entries).await {
+        Ok(()) => Ok(()),
+        Err(why) => {
+            let e = shared.view().break_with(why);
+            shared.tell_broken(&e);
+            Err(e)
+        }
+    }
+}
+
+/// What the view took in, once every new entry's author is shown by the cluster to have
+/// written it (`signatures`); an entry that is not breaks the journal.
+async fn vouched(
+    api: &Api<ConfigMap>,
+    shared: &Shared,
+    taken: Result<Vec<Followed>, JournalError>,
+) -> Result<Vec<Followed>, JournalError> {
+    let news = taken?;
+    let entries: Vec<(Entry, String)> = {
+        let view = shared.view();
+        news.iter()
+            .filter_map(|f| match f {
+                Followed::Appended(e) => Some((e.clone(), view.hash_of(e.seq)?)),
+                Followed::Broken(_) => None,
+            })
+            .collect()
+    };
+    match signatures::check(api, &shared.release, &entries).await {
+        Ok(()) => Ok(news),
+        Err(why) => Err(shared.view().break_with(why)),
     }
 }
 
@@ -326,6 +386,19 @@ async fn append(
         let prepared = shared
             .view()
             .prepare(expected, by, at, event.clone(), shared.capacity)?;
+        // Signed first: once the entry is there for others to read, so is the proof.
+        if let Err(e) =
+            signatures::sign(api, &shared.release, &by.name, expected, &prepared.hash).await
+        {
+            shared.view().cancel(&prepared);
+            let doing = format!(
+                "signing entry {expected} in configmap {}",
+                signatures::signatures_name(&by.name)
+            );
+            return Err(shared.error(&doing, e).into());
+        }
+        let unsign =
+            || signatures::unsign(api, &shared.release, &by.name, expected, &prepared.hash);
         let written = match &prepared.write {
             view::Write::AddTo {
                 name,
@@ -361,6 +434,7 @@ async fn append(
             // there now. A new entry is a conflict for the rules; none, a plain retry.
             Err(kube::Error::Api(s)) if s.code == 409 || s.code == 422 => {
                 shared.view().cancel(&prepared);
+                unsign().await;
                 reload(api, shared).await?;
                 let actual = shared.view().next_seq();
                 if actual != expected {
@@ -373,6 +447,9 @@ async fn append(
                 let error = shared.error(&format!("appending entry {expected}"), e);
                 let mine = reload(api, shared).await.is_ok() && shared.view().holds(&prepared);
                 shared.view().cancel(&prepared);
+                if !mine {
+                    unsign().await;
+                }
                 return if mine {
                     Ok(prepared.entry)
                 } else {

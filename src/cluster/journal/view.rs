@@ -295,7 +295,15 @@ impl View {
         self.segments.iter().map(|s| s.name.clone()).collect()
     }
 
-    fn break_with(&mut self, why: String) -> JournalError {
+    /// The hash of entry `seq` as the cluster holds it.
+    pub fn hash_of(&self, seq: u64) -> Option<String> {
+        self.hashes
+            .get(usize::try_from(seq).ok()?.checked_sub(1)?)
+            .cloned()
+    }
+
+    /// Breaks the journal for good: nothing more is appended or believed.
+    pub fn break_with(&mut self, why: String) -> JournalError {
         tracing::error!(release = %self.release, "the journal in the cluster broke: {why}");
         self.broken = Some(why.clone());
         self.broken_error(why)

@@ -22,6 +22,12 @@ pub trait StoreUnderTest {
     fn shared(&self) -> bool;
     /// The release the stores are for: its id is what the chain starts from.
     fn release(&self) -> String;
+    /// Who the suite's `who` ("alice", "bob"; "w0", "w1", … racing) is in this store. A
+    /// store that checks authorship (the cluster's) maps them to users it knows, and the
+    /// nth `second_writer` writes as the nth other. Default: the name, claimed.
+    fn author(&self, who: &str) -> Author {
+        Author::claimed(who)
+    }
 }
 
 fn at(minute: u32) -> DateTime<Utc> {
@@ -61,22 +67,24 @@ fn assert_chained(release: &str, store: &impl JournalStore, entries: &[Entry]) {
 /// Runs every check; panics naming the first that fails.
 pub async fn run<S: StoreUnderTest>(mut under_test: S) {
     let first = tick("code-review");
-    let mut store = under_test.create(&Author::claimed("alice"), at(0), first.clone());
+    let alice = under_test.author("alice");
+    let bob = under_test.author("bob");
+    let mut store = under_test.create(&alice, at(0), first.clone());
     assert_eq!(store.next_seq(), 2, "the first entry is number 1");
     let read = store.read_from(1).expect("read the new journal");
     assert_eq!(seqs(&read), [1]);
     assert_eq!(read[0].event, first);
-    assert_eq!(read[0].by, "alice");
+    assert_eq!(read[0].by, alice.name);
     let release = under_test.release();
     assert_chained(&release, &store, &read);
 
     let second = store
-        .append(2, &Author::claimed("alice"), at(1), tick("tests-pass"))
+        .append(2, &alice, at(1), tick("tests-pass"))
         .expect("append with the right number");
     assert_eq!(second.seq, 2);
     assert_eq!(store.next_seq(), 3);
 
-    match store.append(2, &Author::claimed("bob"), at(2), tick("docs")) {
+    match store.append(2, &bob, at(2), tick("docs")) {
         Err(AppendError::Conflict { expected, actual }) => {
             assert_eq!(
                 (expected, actual),
@@ -92,7 +100,7 @@ pub async fn run<S: StoreUnderTest>(mut under_test: S) {
         "a conflict writes nothing"
     );
     store
-        .append(3, &Author::claimed("alice"), at(3), tick("docs"))
+        .append(3, &alice, at(3), tick("docs"))
         .expect("append after the conflict");
     assert_eq!(seqs(&store.read_from(2).expect("read from 2")), [2, 3]);
     assert!(store.read_from(4).expect("read past the end").is_empty());
@@ -102,7 +110,7 @@ pub async fn run<S: StoreUnderTest>(mut under_test: S) {
         let mut other = under_test.second_writer().expect("a second writer");
         let mut followed = store.follow();
         let theirs = other
-            .append(4, &Author::claimed("bob"), at(4), tick("security-scan"))
+            .append(4, &bob, at(4), tick("security-scan"))
             .expect("the second writer appends");
         let seen = tokio::time::timeout(std::time::Duration::from_secs(10), followed.recv())
             .await
@@ -110,7 +118,7 @@ pub async fn run<S: StoreUnderTest>(mut under_test: S) {
             .expect("the follow stream is open");
         assert_eq!(seen, super::Followed::Appended(theirs));
         assert!(matches!(
-            store.append(4, &Author::claimed("alice"), at(5), tick("x")),
+            store.append(4, &alice, at(5), tick("x")),
             Err(AppendError::Conflict { actual: 5, .. })
         ));
         drop(other);
@@ -134,12 +142,7 @@ pub async fn run<S: StoreUnderTest>(mut under_test: S) {
     assert_chained(&release, &reopened, &expected);
     let next = reopened.next_seq();
     reopened
-        .append(
-            next,
-            &Author::claimed("alice"),
-            at(6),
-            tick("after-restart"),
-        )
+        .append(next, &alice, at(6), tick("after-restart"))
         .expect("append after the restart");
     assert_chained(
         &release,
@@ -162,7 +165,7 @@ where
     S::Store: 'static,
 {
     let release = under_test.release();
-    let mut first = under_test.create(&Author::claimed("w0"), at(0), tick("start"));
+    let mut first = under_test.create(&under_test.author("w0"), at(0), tick("start"));
     let mut stores = vec![];
     for _ in 1..writers {
         stores.push(under_test.second_writer().expect("another writer"));
@@ -173,10 +176,12 @@ where
         .enumerate()
         .map(|(i, store)| {
             let who = format!("w{}", i + 1);
-            std::thread::spawn(move || append_until(store, &who, deadline))
+            let by = under_test.author(&who);
+            std::thread::spawn(move || append_until(store, &who, by, deadline))
         })
         .collect();
-    let mut written = vec![append_until_ref(&mut first, "w0", deadline)];
+    let by = under_test.author("w0");
+    let mut written = vec![append_until_ref(&mut first, "w0", by, deadline)];
     for h in handles {
         written.push(h.join().expect("a writer thread"));
     }
@@ -212,18 +217,19 @@ where
 fn append_until<St: JournalStore>(
     mut store: St,
     who: &str,
+    by: Author,
     deadline: std::time::Instant,
 ) -> Vec<String> {
-    append_until_ref(&mut store, who, deadline)
+    append_until_ref(&mut store, who, by, deadline)
 }
 
 /// Appends `who-1`, `who-2`, … until `deadline`; the items that were answered Ok.
 fn append_until_ref<St: JournalStore>(
     store: &mut St,
     who: &str,
+    by: Author,
     deadline: std::time::Instant,
 ) -> Vec<String> {
-    let by = Author::claimed(who);
     let mut done = Vec::new();
     let mut conflicts = 0;
     while std::time::Instant::now() < deadline {
