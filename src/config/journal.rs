@@ -15,6 +15,8 @@ pub enum JournalPlace {
         /// The environment whose cluster (kubeconfig context) holds the journal.
         environment: String,
         namespace: String,
+        /// Where each participant's signatures ConfigMap is (RBAC `resourceNames`).
+        signatures_namespace: String,
     },
 }
 
@@ -25,6 +27,7 @@ pub fn read_journal(
     let store = c.opt_str("store").unwrap_or_else(|| "file".into());
     let environment = c.opt_str("environment");
     let namespace = c.opt_str("namespace");
+    let signatures_namespace = c.opt_str("signatures_namespace");
     let place = match store.as_str() {
         "file" => Some(JournalPlace::File),
         "cluster" => environments.and_then(|envs| {
@@ -47,6 +50,7 @@ pub fn read_journal(
             let namespace = namespace.unwrap_or_else(|| env.namespace.clone());
             Some(JournalPlace::Cluster {
                 environment: name,
+                signatures_namespace: signatures_namespace.unwrap_or_else(|| namespace.clone()),
                 namespace,
             })
         }),

@@ -17,6 +17,7 @@ use crate::release::state::ReleaseState;
 pub struct SharedJournal {
     pub environment: String,
     pub namespace: String,
+    pub signatures_namespace: String,
     pub kube: kube::Config,
 }
 
@@ -57,9 +58,10 @@ impl Runtime {
                 })
             }
             Some(s) => {
-                let (journal, contents) = ClusterJournal::connect(
+                let (journal, contents) = ClusterJournal::connect_signed_in(
                     s.kube.clone(),
                     &s.namespace,
+                    &s.signatures_namespace,
                     &version.to_string(),
                     Capacity::default(),
                 )

@@ -429,3 +429,44 @@ async fn an_entry_in_someone_elses_name_is_refused_by_the_cluster_or_caught_on_r
         Ok(_) => panic!("a forged journal must not open"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signatures_may_live_in_a_namespace_of_their_own() {
+    let running = crate::common::cluster::sandbox(1.0).await;
+    let under_test = InCluster::new(&running, "6.0.0", Capacity::default());
+    let connect = || {
+        ClusterJournal::connect_signed_in(
+            under_test.config_as("release-engineer"),
+            NS,
+            "staging",
+            "6.0.0",
+            Capacity::default(),
+        )
+        .unwrap()
+        .0
+    };
+    let mut journal = connect();
+    let me = under_test.author("alice");
+    journal.append(1, &me, Utc::now(), tick("a")).unwrap();
+    let kube = client::for_url(
+        &running.url(),
+        "staging",
+        Some(running.sandbox.release_engineer_token()),
+    )
+    .unwrap();
+    let signatures = Api::<ConfigMap>::namespaced(kube, "staging")
+        .get("release-cockpit-signatures-release-engineer")
+        .await
+        .unwrap();
+    assert_eq!(
+        signatures.data.unwrap().values().next(),
+        journal.head().as_ref(),
+        "the entry's hash is in the signatures' own namespace"
+    );
+    drop(journal);
+    assert_eq!(connect().next_seq(), 2, "and read back from there");
+    assert!(
+        under_test.connect().is_err(),
+        "looked for in the journal's namespace, the signature is missing"
+    );
+}

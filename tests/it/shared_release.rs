@@ -23,6 +23,7 @@ fn shared_config() -> Config {
     config.journal = JournalPlace::Cluster {
         environment: "production".into(),
         namespace: "production".into(),
+        signatures_namespace: "production".into(),
     };
     config
 }
@@ -63,6 +64,7 @@ fn opened(running: &Running, user: &str) -> Cockpit {
             rt.shared_journal = Some(SharedJournal {
                 environment: "production".into(),
                 namespace: "production".into(),
+                signatures_namespace: "production".into(),
                 kube: client::config_for_url(&url, "production", Some(&token)).unwrap(),
             });
             rt.operator = identity.author.clone();

@@ -57,7 +57,7 @@ pub async fn run(api: Api<ConfigMap>, shared: Arc<Shared>) {
                 Ok(Vec::new())
             }
         };
-        let outcome = super::vouched(&api, &shared, outcome).await;
+        let outcome = super::vouched(&shared, outcome).await;
         match outcome {
             Ok(news) => shared.tell(news),
             Err(e) => {

@@ -48,6 +48,10 @@ struct Shared {
     /// it started following was not news to it, though a check may still have been
     /// under way.
     followers: Mutex<Vec<(u64, mpsc::UnboundedSender<Followed>)>>,
+    /// Where the signatures are kept, and the API to them (set once the journal's thread
+    /// has its client).
+    signatures_namespace: String,
+    signatures: std::sync::OnceLock<Api<ConfigMap>>,
     /// Whether the followers were told of a break (once is enough: nothing follows it).
     told_broken: std::sync::atomic::AtomicBool,
 }
@@ -78,6 +82,12 @@ impl Shared {
         {
             self.tell(vec![Followed::Broken(e.to_string())]);
         }
+    }
+
+    fn signatures(&self) -> &Api<ConfigMap> {
+        self.signatures
+            .get()
+            .expect("the journal's thread sets the signatures' API before any call")
     }
 
     fn error(&self, doing: &str, e: kube::Error) -> JournalError {
@@ -119,12 +129,26 @@ impl ClusterJournal {
         release: &str,
         capacity: Capacity,
     ) -> Result<(ClusterJournal, Contents), JournalError> {
+        Self::connect_signed_in(config, namespace, namespace, release, capacity)
+    }
+
+    /// Like `connect`, with the signatures in a namespace of their own (where RBAC grants
+    /// each participant their one ConfigMap by `resourceNames`, and nothing broader).
+    pub fn connect_signed_in(
+        config: kube::Config,
+        namespace: &str,
+        signatures_namespace: &str,
+        release: &str,
+        capacity: Capacity,
+    ) -> Result<(ClusterJournal, Contents), JournalError> {
         let shared = Arc::new(Shared {
             release: release.to_string(),
             namespace: namespace.to_string(),
             capacity,
             view: Mutex::new(View::new(release)),
             followers: Mutex::new(Vec::new()),
+            signatures_namespace: signatures_namespace.to_string(),
+            signatures: std::sync::OnceLock::new(),
             told_broken: Default::default(),
         });
         let calls = spawn_worker(config, shared.clone())?;
@@ -257,6 +281,10 @@ fn spawn_worker(
                     }
                 };
                 let _ = ready_tx.send(Ok(()));
+                let _ = shared.signatures.set(Api::namespaced(
+                    client.clone(),
+                    &shared.signatures_namespace,
+                ));
                 let api: Api<ConfigMap> = Api::namespaced(client, &shared.namespace);
                 let watching = tokio::spawn(follow::run(api.clone(), shared.clone()));
                 while let Some(call) = rx.recv().await {
@@ -275,7 +303,7 @@ fn spawn_worker(
                             let _ = reply.send(reload(&api, &shared).await);
                         }
                         Call::Vouch { reply } => {
-                            let _ = reply.send(vouch_all(&api, &shared).await);
+                            let _ = reply.send(vouch_all(&shared).await);
                         }
                     }
                 }
@@ -318,7 +346,7 @@ async fn reload(api: &Api<ConfigMap>, shared: &Shared) -> Result<(), JournalErro
         .as_deref()
         .and_then(|v| v.parse().ok());
     let taken = shared.view().take_all(&shared.namespace, read, read_at);
-    match vouched(api, shared, taken).await {
+    match vouched(shared, taken).await {
         Ok(news) => {
             shared.tell(news);
             Ok(())
@@ -331,13 +359,13 @@ async fn reload(api: &Api<ConfigMap>, shared: &Shared) -> Result<(), JournalErro
 }
 
 /// Every entry of the view against its author's signatures.
-async fn vouch_all(api: &Api<ConfigMap>, shared: &Shared) -> Result<(), JournalError> {
+async fn vouch_all(shared: &Shared) -> Result<(), JournalError> {
     let entries: Vec<(Entry, String)> = {
         let view = shared.view();
         let contents = view.contents();
         contents.entries.into_iter().zip(contents.hashes).collect()
     };
-    match signatures::check(api, &shared.release, &entries).await {
+    match signatures::check(shared.signatures(), &shared.release, &entries).await {
         Ok(()) => Ok(()),
         Err(why) => {
             let e = shared.view().break_with(why);
@@ -350,7 +378,6 @@ async fn vouch_all(api: &Api<ConfigMap>, shared: &Shared) -> Result<(), JournalE
 /// What the view took in, once every new entry's author is shown by the cluster to have
 /// written it (`signatures`); an entry that is not breaks the journal.
 async fn vouched(
-    api: &Api<ConfigMap>,
     shared: &Shared,
     taken: Result<Vec<Followed>, JournalError>,
 ) -> Result<Vec<Followed>, JournalError> {
@@ -364,7 +391,7 @@ async fn vouched(
             })
             .collect()
     };
-    match signatures::check(api, &shared.release, &entries).await {
+    match signatures::check(shared.signatures(), &shared.release, &entries).await {
         Ok(()) => Ok(news),
         Err(why) => Err(shared.view().break_with(why)),
     }
@@ -387,8 +414,14 @@ async fn append(
             .view()
             .prepare(expected, by, at, event.clone(), shared.capacity)?;
         // Signed first: once the entry is there for others to read, so is the proof.
-        if let Err(e) =
-            signatures::sign(api, &shared.release, &by.name, expected, &prepared.hash).await
+        if let Err(e) = signatures::sign(
+            shared.signatures(),
+            &shared.release,
+            &by.name,
+            expected,
+            &prepared.hash,
+        )
+        .await
         {
             shared.view().cancel(&prepared);
             let doing = format!(
@@ -397,8 +430,15 @@ async fn append(
             );
             return Err(shared.error(&doing, e).into());
         }
-        let unsign =
-            || signatures::unsign(api, &shared.release, &by.name, expected, &prepared.hash);
+        let unsign = || {
+            signatures::unsign(
+                shared.signatures(),
+                &shared.release,
+                &by.name,
+                expected,
+                &prepared.hash,
+            )
+        };
         let written = match &prepared.write {
             view::Write::AddTo {
                 name,

@@ -117,6 +117,7 @@ async fn shared_journal(
     let JournalPlace::Cluster {
         environment,
         namespace,
+        signatures_namespace,
     } = &config.journal
     else {
         return Ok(None);
@@ -135,6 +136,7 @@ async fn shared_journal(
     Ok(Some(SharedJournal {
         environment: environment.clone(),
         namespace: namespace.clone(),
+        signatures_namespace: signatures_namespace.clone(),
         kube,
     }))
 }
