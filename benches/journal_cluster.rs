@@ -87,7 +87,7 @@ fn main() {
         appends.push(start.elapsed());
         match followed.blocking_recv().unwrap() {
             Followed::Appended(e) => assert_eq!(e.seq, seq),
-            Followed::Broken(why) => panic!("{why}"),
+            other => panic!("{other:?}"),
         }
         seen.push(start.elapsed());
     }

@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{approvals, checklist, deploy, navigation, releases, soak};
+use super::{approvals, checklist, deploy, navigation, releases, shared, soak};
 
 /// What a key asks for, outside any dialog: one feature's intent, or acting on the row
 /// under the cursor, which the focused pane decides.
@@ -15,6 +15,7 @@ pub enum Intent {
     Releases(releases::Intent),
     Deploy(deploy::Intent),
     Soak(soak::Intent),
+    Shared(shared::Intent),
     /// Space / Enter: tick the checklist item, or run the runbook step, under the cursor.
     Activate,
     /// Test-only: proves the terminal is restored after a panic.
@@ -127,6 +128,11 @@ pub const HELP: &[(&str, &[Binding])] = &[
             bind("n", "new release (version, type)", &[Rl(RI::NewRelease)]),
             bind("o", "open another release", &[Rl(RI::OpenRelease)]),
             bind("e", "switch environment", &[Nv(NI::SwitchEnv)]),
+            bind(
+                "J",
+                "restore a broken shared journal (driver)",
+                &[Intent::Shared(shared::Intent::RestoreJournal)],
+            ),
         ],
     ),
     (
@@ -245,6 +251,7 @@ pub fn intent_for(key: KeyEvent, panic_key: bool) -> Option<Intent> {
         KeyCode::Char('K') => Sk(SI::Acknowledge),
         KeyCode::Char('T') => Sk(SI::ManualTrigger),
         KeyCode::Char('A') => Sk(SI::AutoRollback),
+        KeyCode::Char('J') => Intent::Shared(shared::Intent::RestoreJournal),
         KeyCode::Char('Y') => Sk(SI::DeclareStable),
         KeyCode::F(12) if panic_key => Intent::ForcePanic,
         _ => return None,

@@ -15,7 +15,7 @@ pub mod msg;
 pub mod navigation;
 mod record;
 pub mod releases;
-pub mod roles;
+pub mod shared;
 pub mod soak;
 mod update;
 
@@ -41,6 +41,7 @@ use checklist::ChecklistAnswer;
 use deploy::DeployAnswer;
 use navigation::NavigationAnswer;
 use releases::ReleaseAnswer;
+use shared::SharedAnswer;
 use soak::SoakAnswer;
 
 /// The open dialog, whose answer means an `Answer`.
@@ -57,6 +58,7 @@ pub enum Answer {
     Releases(ReleaseAnswer),
     Deploy(DeployAnswer),
     Soak(SoakAnswer),
+    Shared(shared::SharedAnswer),
 }
 
 macro_rules! answer_from {
@@ -76,6 +78,7 @@ answer_from!(
     ReleaseAnswer => Releases,
     DeployAnswer => Deploy,
     SoakAnswer => Soak,
+    SharedAnswer => Shared,
 );
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -108,6 +108,8 @@ pub enum Msg {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
+    /// Put a broken shared journal back as this cockpit read it (the driver's decision).
+    RestoreJournal,
     /// Append to the open release's journal, then report `Msg::Recorded`.
     Record(Event),
     /// Open (or create as `release_type`) a release and make it current.

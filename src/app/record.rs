@@ -57,7 +57,7 @@ fn refusal(
     release: &crate::release::state::ReleaseState,
     event: &Event,
 ) -> Result<(), String> {
-    if let Some(why) = super::roles::refusal(app, event) {
+    if let Some(why) = super::shared::refusal(app, event) {
         return Err(why);
     }
     if let Some(why) = &app.journal_broken {

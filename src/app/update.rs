@@ -9,7 +9,7 @@ use super::dialog::{self, Outcome};
 use super::keymap::{self, Intent};
 use super::{
     Answer, App, Command, Level, Msg, Pane, approvals, checklist, deploy, navigation, record,
-    releases, roles, soak,
+    releases, shared, soak,
 };
 use crate::release::journal::Followed;
 
@@ -72,9 +72,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
             app.journal_broken = Some(why);
             Vec::new()
         }
+        Msg::Followed(Followed::Repaired) => shared::on_repaired(app),
         Msg::RecordAgain(event) => record::record(app, event),
-        Msg::Role { role, driver } => roles::on_role(app, role, driver),
-        Msg::Presence { driver, present } => roles::on_presence(app, driver, present),
+        Msg::Role { role, driver } => shared::on_role(app, role, driver),
+        Msg::Presence { driver, present } => shared::on_presence(app, driver, present),
         Msg::RecordFailed { event, error } => {
             app.log(
                 Level::Error,
@@ -180,6 +181,7 @@ fn on_intent(app: &mut App, intent: Intent) -> Vec<Command> {
         Intent::Releases(i) => releases::on_intent(app, i),
         Intent::Deploy(i) => deploy::on_intent(app, i),
         Intent::Soak(i) => soak::on_intent(app, i),
+        Intent::Shared(i) => shared::on_intent(app, i),
         Intent::Activate => match app.focus {
             Pane::Checklist => checklist::on_intent(app, checklist::Intent::Toggle),
             Pane::Runbook => deploy::on_intent(app, deploy::Intent::RunSelected),
@@ -198,5 +200,6 @@ fn on_answer(app: &mut App, answer: Answer, text: String) -> Vec<Command> {
         Answer::Releases(a) => releases::on_answer(app, a, text),
         Answer::Deploy(a) => deploy::on_answer(app, a, text),
         Answer::Soak(a) => soak::on_answer(app, a, text),
+        Answer::Shared(a) => shared::on_answer(app, a),
     }
 }

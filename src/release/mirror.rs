@@ -150,6 +150,10 @@ impl JournalStore for Mirrored {
         self.shared.follow()
     }
 
+    fn restore(&mut self) -> Result<String, JournalError> {
+        self.shared.restore()
+    }
+
     fn seen(&mut self, entry: &Entry) {
         let next = self.mirror.as_ref().map(JournalStore::next_seq);
         if next == Some(entry.seq) {

@@ -241,6 +241,14 @@ impl Runtime {
                     queue.push_back(Msg::AuditFailed(e.to_string()));
                 }
             }
+            Command::RestoreJournal => {
+                let (level, text) = match self.journal.as_mut().map(|j| j.restore()) {
+                    Some(Ok(done)) => (crate::app::Level::Info, done),
+                    Some(Err(e)) => (crate::app::Level::Error, format!("NOT RESTORED: {e}")),
+                    None => (crate::app::Level::Warn, "no release journal is open".into()),
+                };
+                queue.push_back(Msg::Notice { level, text });
+            }
             Command::ForcePanic => panic!("forced panic (the test-only F12 trigger)"),
         }
         Ok(())

@@ -236,7 +236,7 @@ async fn a_follower_converges_through_a_dropped_watch_a_410_and_a_server_restart
     while seen.len() < wanted as usize - 1 {
         match next(&mut followed, "the writer's entries").await {
             Followed::Appended(e) => seen.push(e.seq),
-            Followed::Broken(why) => panic!("the journal is not broken: {why}"),
+            other => panic!("the journal is not broken: {other:?}"),
         }
     }
     assert_eq!(

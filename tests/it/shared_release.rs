@@ -276,7 +276,7 @@ async fn the_driver_who_leaves_frees_the_lease_and_observe_never_claims_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_edited_entry_makes_every_cockpit_on_the_release_read_only_naming_it() {
+async fn an_edited_entry_makes_every_cockpit_read_only_until_the_driver_restores_it() {
     use k8s_openapi::api::core::v1::ConfigMap;
     use kube::api::{Patch, PatchParams};
 
@@ -330,4 +330,50 @@ async fn an_edited_entry_makes_every_cockpit_on_the_release_read_only_naming_it(
         "{said:?}"
     );
     assert_eq!(driver.rt.journal_head(), before, "nothing more was written");
+
+    // The driver decides; the reviewer may not.
+    reviewer.char('J');
+    assert!(
+        last_lines(&reviewer)
+            .iter()
+            .any(|t| t.contains("refused: the driver decides what becomes of a broken journal")),
+        "{:?}",
+        last_lines(&reviewer)
+    );
+    driver.char('J');
+    assert!(
+        matches!(
+            &driver.app.modal,
+            Some(release_cockpit::app::Modal::Confirm(_))
+        ),
+        "J asks first: {:?}",
+        driver.app.modal
+    );
+    driver.char('y');
+    assert!(
+        last_lines(&driver)
+            .iter()
+            .any(|t| t.contains("entries are back as this cockpit read them")),
+        "{:?}",
+        last_lines(&driver)
+    );
+    for (who, c) in [("driver", &mut driver), ("reviewer", &mut reviewer)] {
+        until(
+            c,
+            &format!("the {who}'s cockpit sees the journal restored"),
+            |c| c.app.journal_broken.is_none(),
+        )
+        .await;
+    }
+    driver.tick("changelog");
+    assert!(
+        ticked(&driver, "changelog"),
+        "{:?} {:?}",
+        last_lines(&driver),
+        driver.app.modal
+    );
+    until(&mut reviewer, "recording resumes", |c| {
+        ticked(c, "changelog")
+    })
+    .await;
 }

@@ -159,7 +159,7 @@ fn refusal(app: &App, env: &str, task: TaskId, action: &Action) -> Option<String
         env: env.to_string(),
         action: action.clone(),
     };
-    if let Some(why) = crate::app::roles::refusal(app, &event) {
+    if let Some(why) = crate::app::shared::refusal(app, &event) {
         return Some(why);
     }
     rules::check(release, &app.config, &app.caller(), &event)

@@ -60,11 +60,9 @@ pub async fn run(api: Api<ConfigMap>, shared: Arc<Shared>) {
         let outcome = super::vouched(&shared, outcome).await;
         match outcome {
             Ok(news) => shared.tell(news),
-            Err(e) => {
-                shared.tell_broken(&e);
-                // Nothing after a break is believed; the cockpit decides what to do.
-                return;
-            }
+            // Nothing after a break is believed, but the watch goes on: the driver's
+            // restore, seen here, makes the journal check out again.
+            Err(e) => shared.tell_broken(&e),
         }
     }
 }

@@ -66,6 +66,10 @@ impl Shared {
         if news.is_empty() {
             return;
         }
+        if news.contains(&Followed::Repaired) {
+            self.told_broken
+                .store(false, std::sync::atomic::Ordering::SeqCst);
+        }
         let mut followers = self.followers.lock().unwrap_or_else(|p| p.into_inner());
         followers.retain(|(from, f)| {
             news.iter()
@@ -112,6 +116,10 @@ enum Call {
     },
     Reload {
         reply: std::sync::mpsc::SyncSender<Result<(), JournalError>>,
+    },
+    /// Puts the segments back as this cockpit last read them whole.
+    Restore {
+        reply: std::sync::mpsc::SyncSender<Result<String, JournalError>>,
     },
     /// Checks every entry's author against the signatures (at opening: the watch may have
     /// taken the entries in before the first reading, so they were nobody's news).
@@ -238,6 +246,11 @@ impl JournalStore for ClusterJournal {
         Ok(self.shared.view().entries_from(seq))
     }
 
+    fn restore(&mut self) -> Result<String, JournalError> {
+        self.call(|reply| Call::Restore { reply })
+            .unwrap_or_else(|| Err(self.gone()))
+    }
+
     fn follow(&self) -> mpsc::UnboundedReceiver<Followed> {
         let (tx, rx) = mpsc::unbounded_channel();
         let from = self.shared.view().next_seq();
@@ -301,6 +314,9 @@ fn spawn_worker(
                         }
                         Call::Reload { reply } => {
                             let _ = reply.send(reload(&api, &shared).await);
+                        }
+                        Call::Restore { reply } => {
+                            let _ = reply.send(restore(&api, &shared).await);
                         }
                         Call::Vouch { reply } => {
                             let _ = reply.send(vouch_all(&shared).await);
@@ -387,7 +403,7 @@ async fn vouched(
         news.iter()
             .filter_map(|f| match f {
                 Followed::Appended(e) => Some((e.clone(), view.hash_of(e.seq)?)),
-                Followed::Broken(_) => None,
+                Followed::Broken(_) | Followed::Repaired => None,
             })
             .collect()
     };
@@ -504,6 +520,68 @@ async fn append(
             "entry {expected}: the last segment kept changing under the write ({SAME_SEQ_RETRIES} tries)"
         ),
     }))
+}
+
+/// Puts every segment back as this cockpit last read it whole (each entry's line as it
+/// was, nothing after its last), and segments past those go; then reads the journal again,
+/// which, all being as it was, checks out.
+async fn restore(api: &Api<ConfigMap>, shared: &Shared) -> Result<String, JournalError> {
+    if !shared.view().is_broken() {
+        return Ok("the journal checks out: nothing to restore".into());
+    }
+    let kept = shared.view().segments_read();
+    let list = api
+        .list(&ListParams::default().labels(&segments::selector(&shared.release)))
+        .await
+        .map_err(|e| shared.error("listing the journal's ConfigMaps", e))?;
+    let mut put_back = Vec::new();
+    for segment in &kept {
+        let now = list
+            .items
+            .iter()
+            .find(|cm| cm.metadata.name.as_deref() == Some(segment.name.as_str()));
+        let wanted = segment.to_configmap(&shared.release);
+        let written = match now {
+            None => {
+                let mut fresh = wanted.clone();
+                fresh.metadata.resource_version = None;
+                api.create(&PostParams::default(), &fresh).await.map(|_| ())
+            }
+            Some(cm) if cm.data == wanted.data => continue,
+            Some(cm) if cm.immutable == Some(true) => {
+                return Err(JournalError::Cluster {
+                    at: format!("configmap {}/{}", shared.namespace, segment.name),
+                    message: "it is immutable and not as it was: delete it, then restore again"
+                        .into(),
+                });
+            }
+            Some(cm) => {
+                let mut back = wanted.clone();
+                back.metadata.resource_version = cm.metadata.resource_version.clone();
+                back.immutable = None;
+                api.replace(&segment.name, &PostParams::default(), &back)
+                    .await
+                    .map(|_| ())
+            }
+        };
+        written.map_err(|e| shared.error(&format!("putting back {}", segment.name), e))?;
+        put_back.push(segment.name.clone());
+    }
+    for cm in &list.items {
+        let name = cm.metadata.name.clone().unwrap_or_default();
+        if !kept.iter().any(|s| s.name == name) {
+            api.delete(&name, &Default::default())
+                .await
+                .map_err(|e| shared.error(&format!("removing {name}, which was not there"), e))?;
+            put_back.push(format!("{name} (removed)"));
+        }
+    }
+    reload(api, shared).await?;
+    let entries = shared.view().next_seq() - 1;
+    Ok(format!(
+        "the journal's {entries} entries are back as this cockpit read them ({})",
+        put_back.join(", ")
+    ))
 }
 
 /// Marks a full segment immutable, so the API server itself refuses any later change. A

@@ -205,8 +205,18 @@ impl View {
         read: Vec<Segment>,
         read_at: Option<u64>,
     ) -> Result<Vec<Followed>, JournalError> {
-        if let Some(why) = &self.broken {
-            return Err(self.broken_error(why.clone()));
+        let mut repaired = false;
+        if let Some(why) = self.broken.clone() {
+            // Broken for good, unless the reading puts back every entry read before.
+            let mut fresh = read.clone();
+            let restored = segments::assemble(&self.release, namespace, &mut fresh)
+                .is_ok_and(|a| a.hashes.starts_with(&self.hashes));
+            if !restored {
+                return Err(self.broken_error(why));
+            }
+            tracing::info!(release = %self.release, "the journal in the cluster checks out again");
+            self.broken = None;
+            repaired = true;
         }
         let mut read = read;
         for known in &self.segments {
@@ -250,11 +260,16 @@ impl View {
             }
         }
         let known = self.entries.len();
-        let news = assembled.entries[known..]
-            .iter()
-            .zip(&assembled.hashes[known..])
-            .filter(|(e, h)| self.pending.as_ref() != Some(&(e.seq, (*h).clone())))
-            .map(|(e, _)| Followed::Appended(e.clone()))
+        let news = repaired
+            .then_some(Followed::Repaired)
+            .into_iter()
+            .chain(
+                assembled.entries[known..]
+                    .iter()
+                    .zip(&assembled.hashes[known..])
+                    .filter(|(e, h)| self.pending.as_ref() != Some(&(e.seq, (*h).clone())))
+                    .map(|(e, _)| Followed::Appended(e.clone())),
+            )
             .collect();
         self.segments = read;
         self.entries = assembled.entries;
@@ -293,6 +308,15 @@ impl View {
     /// The names of the segments known, to tell a relist that lost one.
     pub fn segment_names(&self) -> Vec<String> {
         self.segments.iter().map(|s| s.name.clone()).collect()
+    }
+
+    /// The segments as this cockpit last found them whole: what a restore puts back.
+    pub fn segments_read(&self) -> Vec<Segment> {
+        self.segments.clone()
+    }
+
+    pub fn is_broken(&self) -> bool {
+        self.broken.is_some()
     }
 
     /// The hash of entry `seq` as the cluster holds it.

@@ -59,6 +59,15 @@ pub trait JournalStore: Send {
     /// Takes in an entry of another writer's that `follow` delivered and the cockpit
     /// folded (a store with a local copy keeps it). Most stores need nothing.
     fn seen(&mut self, _entry: &Entry) {}
+
+    /// Puts a shared journal that stopped checking out back as this cockpit read it (the
+    /// driver's decision); says what was put back. A store with no other copy cannot.
+    fn restore(&mut self) -> Result<String, JournalError> {
+        Err(JournalError::Cluster {
+            at: self.location(),
+            message: "this journal is kept nowhere else: there is nothing to restore".into(),
+        })
+    }
 }
 
 /// What following a shared journal sees. Entries are the common case, so they are not
@@ -71,4 +80,6 @@ pub enum Followed {
     /// The journal no longer checks out (an entry changed or removed, a write that breaks
     /// the chain): what is wrong, naming the entry.
     Broken(String),
+    /// It checks out again: every entry read before the break is back as it was.
+    Repaired,
 }

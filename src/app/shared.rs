@@ -1,9 +1,12 @@
-//! Roles on a shared release: what this cockpit may record as the driver, a reviewer or
-//! an observer, what it is told when that changes, and who else is on the release.
+//! A release shared by several cockpits (its journal in the cluster): what this cockpit
+//! may record as the driver, a reviewer or an observer, what it is told when that
+//! changes, who else is on the release, and the driver's decision on a journal that
+//! stopped checking out.
 
 use chrono::{DateTime, Utc};
 
-use super::{App, Command, Level};
+use super::dialog::Confirm;
+use super::{App, Command, Level, Modal};
 use crate::cluster::lease::{Driver, Present, Role};
 use crate::release::event::Event;
 
@@ -92,5 +95,71 @@ pub fn on_presence(app: &mut App, driver: Option<Driver>, present: Vec<Present>)
     }
     app.driver = driver;
     app.present = present;
+    Vec::new()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    /// `J`: put a broken shared journal back as this cockpit read it.
+    RestoreJournal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SharedAnswer {
+    Restore,
+}
+
+pub fn on_intent(app: &mut App, intent: Intent) -> Vec<Command> {
+    match intent {
+        Intent::RestoreJournal => ask_restore(app),
+    }
+    Vec::new()
+}
+
+fn ask_restore(app: &mut App) {
+    let Some(why) = app.journal_broken.clone() else {
+        app.log(
+            Level::Info,
+            "the journal checks out: there is nothing to restore",
+        );
+        return;
+    };
+    if app.role != Role::Driver {
+        let drives = who_drives(app.driver.as_ref(), Utc::now());
+        app.log(
+            Level::Warn,
+            format!("refused: the driver decides what becomes of a broken journal ({drives})"),
+        );
+        return;
+    }
+    let entries = app.release.as_ref().map_or(0, |r| r.events);
+    app.modal = Some(Modal::Confirm(Confirm::new(
+        "Restore the shared journal?",
+        vec![
+            why,
+            format!(
+                "Puts its {entries} entries back as this cockpit read them; whatever else is in its ConfigMaps goes. Every cockpit on the release can record again."
+            ),
+            "y restores · n leaves every cockpit read-only".into(),
+        ],
+        SharedAnswer::Restore,
+    )));
+}
+
+pub fn on_answer(app: &mut App, answer: SharedAnswer) -> Vec<Command> {
+    app.modal = None;
+    match answer {
+        SharedAnswer::Restore => vec![Command::RestoreJournal],
+    }
+}
+
+/// The journal checks out again (the driver restored it).
+pub fn on_repaired(app: &mut App) -> Vec<Command> {
+    if app.journal_broken.take().is_some() {
+        app.log(
+            Level::Info,
+            "the shared journal checks out again: every entry is back as it was; recording resumes",
+        );
+    }
     Vec::new()
 }
