@@ -154,6 +154,10 @@ impl JournalStore for Mirrored {
         self.shared.restore()
     }
 
+    fn keep_audit(&mut self, line: &str) -> Result<(), JournalError> {
+        self.shared.keep_audit(line)
+    }
+
     fn seen(&mut self, entry: &Entry) {
         let next = self.mirror.as_ref().map(JournalStore::next_seq);
         if next == Some(entry.seq) {

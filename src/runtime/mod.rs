@@ -240,6 +240,12 @@ impl Runtime {
                     tracing::error!("could not append to releases.log: {e}");
                     queue.push_back(Msg::AuditFailed(e.to_string()));
                 }
+                // A shared journal keeps the line beside it, for every cockpit and auditor.
+                let line = serde_json::to_string(&record).expect("audit records serialise");
+                if let Some(Err(e)) = self.journal.as_mut().map(|j| j.keep_audit(&line)) {
+                    tracing::error!("could not copy the releases.log line into the cluster: {e}");
+                    queue.push_back(Msg::AuditFailed(format!("(in the cluster) {e}")));
+                }
             }
             Command::RestoreJournal => {
                 let (level, text) = match self.journal.as_mut().map(|j| j.restore()) {

@@ -470,3 +470,43 @@ async fn signatures_may_live_in_a_namespace_of_their_own() {
         "looked for in the journal's namespace, the signature is missing"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_releases_log_line_is_kept_beside_the_journal_and_is_not_a_segment() {
+    let running = crate::common::cluster::sandbox(1.0).await;
+    let under_test = InCluster::new(&running, "8.0.0", Capacity::default());
+    let mut journal = under_test.connect().unwrap();
+    let me = under_test.author("alice");
+    journal.append(1, &me, Utc::now(), tick("a")).unwrap();
+    journal
+        .keep_audit(r#"{"version":"8.0.0","outcome":"stable"}"#)
+        .unwrap();
+    journal
+        .keep_audit(r#"{"version":"8.0.0","outcome":"rolled_back"}"#)
+        .unwrap();
+    let kube = client::for_url(
+        &running.url(),
+        NS,
+        Some(running.sandbox.release_engineer_token()),
+    )
+    .unwrap();
+    let audit = Api::<ConfigMap>::namespaced(kube, NS)
+        .get(&segments::audit_name("8.0.0"))
+        .await
+        .unwrap();
+    let lines: Vec<String> = audit.data.unwrap().into_values().collect();
+    assert_eq!(
+        lines,
+        [
+            r#"{"version":"8.0.0","outcome":"stable"}"#,
+            r#"{"version":"8.0.0","outcome":"rolled_back"}"#
+        ],
+        "each line, in order"
+    );
+    drop(journal);
+    assert_eq!(
+        under_test.connect().unwrap().next_seq(),
+        2,
+        "the journal still reads: the audit ConfigMap is not one of its segments"
+    );
+}

@@ -46,6 +46,10 @@ async fn joined(running: &Running, user: &str, observe: bool) -> Cockpit {
 }
 
 fn opened(running: &Running, user: &str) -> Cockpit {
+    opened_in(running, user, tempfile::tempdir().unwrap())
+}
+
+fn opened_in(running: &Running, user: &str, dir: tempfile::TempDir) -> Cockpit {
     let token = running.sandbox.token_of(user).unwrap().to_string();
     let url = running.url();
     let identity = Identity {
@@ -55,23 +59,17 @@ fn opened(running: &Running, user: &str) -> Cockpit {
         },
         groups: vec![format!("release-cockpit:{user}s")],
     };
-    let mut c = Cockpit::open_in_with(
-        tempfile::tempdir().unwrap(),
-        shared_config(),
-        "1.2.3",
-        "regular",
-        move |rt, app| {
-            rt.shared_journal = Some(SharedJournal {
-                environment: "production".into(),
-                namespace: "production".into(),
-                signatures_namespace: "production".into(),
-                kube: client::config_for_url(&url, "production", Some(&token)).unwrap(),
-            });
-            rt.operator = identity.author.clone();
-            app.identity = identity;
-            connect(rt, app, &url, &token);
-        },
-    );
+    let mut c = Cockpit::open_in_with(dir, shared_config(), "1.2.3", "regular", move |rt, app| {
+        rt.shared_journal = Some(SharedJournal {
+            environment: "production".into(),
+            namespace: "production".into(),
+            signatures_namespace: "production".into(),
+            kube: client::config_for_url(&url, "production", Some(&token)).unwrap(),
+        });
+        rt.operator = identity.author.clone();
+        app.identity = identity;
+        connect(rt, app, &url, &token);
+    });
     c.app.env = "production".into();
     c
 }
@@ -376,4 +374,79 @@ async fn an_edited_entry_makes_every_cockpit_read_only_until_the_driver_restores
         ticked(c, "changelog")
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mirror_holding_what_the_cluster_does_not_is_set_aside_never_uploaded() {
+    let running = crate::common::cluster::sandbox(1.0).await;
+    let mut driver = cockpit_of(&running, "release-engineer").await;
+    driver.tick("code-freeze");
+    // The reviewer's state dir holds a journal of 1.2.3 of its own (made offline).
+    let dir = tempfile::tempdir().unwrap();
+    let store = release_cockpit::release::store::StateDir::new(dir.path());
+    let v = release_cockpit::release::store::parse_version("1.2.3").unwrap();
+    let mut local = store
+        .open_or_create(
+            &shared_config(),
+            &v,
+            "regular",
+            &"reviewer".into(),
+            chrono::Utc::now(),
+        )
+        .unwrap();
+    for item in ["changelog", "merge-prs", "release-branch"] {
+        local
+            .journal
+            .append(
+                &"reviewer".into(),
+                chrono::Utc::now(),
+                release_cockpit::release::event::Event::ItemTicked { item: item.into() },
+            )
+            .unwrap();
+    }
+    drop(local);
+    let cluster_head = driver.rt.journal_head();
+
+    let reviewer = opened_in(&running, "reviewer", dir);
+    assert!(
+        reviewer
+            .app
+            .log
+            .iter()
+            .any(|l| l.text.contains("the shared journal wins")
+                && l.text.contains("set aside")
+                && l.text.contains("not uploaded")),
+        "{:?}",
+        reviewer.app.log
+    );
+    assert!(
+        ticked(&reviewer, "code-freeze"),
+        "the cluster's journal is the release"
+    );
+    assert!(
+        !ticked(&reviewer, "changelog"),
+        "the local entries are not in it"
+    );
+    assert_eq!(
+        driver.rt.journal_head(),
+        cluster_head,
+        "nothing was uploaded"
+    );
+    let aside: Vec<String> = std::fs::read_dir(reviewer.dir.path().join("releases"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".set-aside-"))
+        .collect();
+    assert_eq!(
+        aside.len(),
+        1,
+        "the local journal is kept, under another name"
+    );
+    let (mirror, _) =
+        journal::read(&reviewer.dir.path().join("releases/1.2.3.jsonl"), "1.2.3").unwrap();
+    assert_eq!(
+        mirror.entries.len(),
+        2,
+        "the mirror is the cluster's journal"
+    );
 }

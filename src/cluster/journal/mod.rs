@@ -117,6 +117,11 @@ enum Call {
     Reload {
         reply: std::sync::mpsc::SyncSender<Result<(), JournalError>>,
     },
+    /// Writes the release's releases.log line into the cluster, beside the journal.
+    KeepAudit {
+        line: String,
+        reply: std::sync::mpsc::SyncSender<Result<(), JournalError>>,
+    },
     /// Puts the segments back as this cockpit last read them whole.
     Restore {
         reply: std::sync::mpsc::SyncSender<Result<String, JournalError>>,
@@ -246,6 +251,12 @@ impl JournalStore for ClusterJournal {
         Ok(self.shared.view().entries_from(seq))
     }
 
+    fn keep_audit(&mut self, line: &str) -> Result<(), JournalError> {
+        let line = line.to_string();
+        self.call(|reply| Call::KeepAudit { line, reply })
+            .unwrap_or_else(|| Err(self.gone()))
+    }
+
     fn restore(&mut self) -> Result<String, JournalError> {
         self.call(|reply| Call::Restore { reply })
             .unwrap_or_else(|| Err(self.gone()))
@@ -314,6 +325,9 @@ fn spawn_worker(
                         }
                         Call::Reload { reply } => {
                             let _ = reply.send(reload(&api, &shared).await);
+                        }
+                        Call::KeepAudit { line, reply } => {
+                            let _ = reply.send(keep_audit(&api, &shared, &line).await);
                         }
                         Call::Restore { reply } => {
                             let _ = reply.send(restore(&api, &shared).await);
@@ -520,6 +534,45 @@ async fn append(
             "entry {expected}: the last segment kept changing under the write ({SAME_SEQ_RETRIES} tries)"
         ),
     }))
+}
+
+/// The release's audit ConfigMap (`release-cockpit-audit-<version>`): each releases.log
+/// line written for it (a release concluded, or concluded again after a correction),
+/// under the next number, as the file keeps them in order.
+async fn keep_audit(api: &Api<ConfigMap>, shared: &Shared, line: &str) -> Result<(), JournalError> {
+    let name = segments::audit_name(&shared.release);
+    let doing = format!("copying the releases.log line into configmap {name}");
+    for _ in 0..5 {
+        let current = api
+            .get_opt(&name)
+            .await
+            .map_err(|e| shared.error(&doing, e))?;
+        let written = match current {
+            None => {
+                let cm = segments::audit_configmap(&shared.release, line);
+                api.create(&PostParams::default(), &cm).await.map(|_| ())
+            }
+            Some(cm) => {
+                let next = cm.data.as_ref().map_or(0, |d| d.len()) + 1;
+                let patch = serde_json::json!({
+                    "metadata": {"resourceVersion": cm.metadata.resource_version},
+                    "data": {segments::key(next as u64): line},
+                });
+                api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                    .map(|_| ())
+            }
+        };
+        match written {
+            Ok(()) => return Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 409 => continue,
+            Err(e) => return Err(shared.error(&doing, e)),
+        }
+    }
+    Err(JournalError::Cluster {
+        at: format!("configmap {}/{name}", shared.namespace),
+        message: "it kept changing under the write".into(),
+    })
 }
 
 /// Puts every segment back as this cockpit last read it whole (each entry's line as it

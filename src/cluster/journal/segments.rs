@@ -96,6 +96,36 @@ pub fn selector(release: &str) -> String {
     format!("{JOURNAL_LABEL}={}", label_value(release))
 }
 
+/// The ConfigMap holding a release's releases.log lines, beside its journal.
+pub fn audit_name(release: &str) -> String {
+    segment_name(release, 0)
+        .trim_end_matches("-0000")
+        .replace("-journal-", "-audit-")
+}
+
+/// On the audit ConfigMap: the release it is for (not the journal's label, which lists
+/// segments only).
+pub const AUDIT_LABEL: &str = "release-cockpit/audit";
+
+pub fn audit_configmap(release: &str, first_line: &str) -> ConfigMap {
+    ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(audit_name(release)),
+            labels: Some(BTreeMap::from([
+                (MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string()),
+                (AUDIT_LABEL.to_string(), label_value(release)),
+            ])),
+            annotations: Some(BTreeMap::from([(
+                RELEASE_ANNOTATION.to_string(),
+                release.to_string(),
+            )])),
+            ..Default::default()
+        },
+        data: Some(BTreeMap::from([(key(1), first_line.to_string())])),
+        ..Default::default()
+    }
+}
+
 pub fn key(seq: u64) -> String {
     format!("{seq:08}")
 }

@@ -60,6 +60,12 @@ pub trait JournalStore: Send {
     /// folded (a store with a local copy keeps it). Most stores need nothing.
     fn seen(&mut self, _entry: &Entry) {}
 
+    /// Keeps the release's releases.log line (JSON) beside a shared journal, so the audit
+    /// trail is where the journal is. A file journal has releases.log beside it already.
+    fn keep_audit(&mut self, _line: &str) -> Result<(), JournalError> {
+        Ok(())
+    }
+
     /// Puts a shared journal that stopped checking out back as this cockpit read it (the
     /// driver's decision); says what was put back. A store with no other copy cannot.
     fn restore(&mut self) -> Result<String, JournalError> {
