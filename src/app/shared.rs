@@ -72,6 +72,10 @@ pub fn on_role(app: &mut App, role: Role, driver: Option<Driver>) -> Vec<Command
         Level::Info
     };
     app.log(level, text);
+    if role == Role::Driver && was != Role::Driver {
+        // The driver's cockpit follows what the journal has in flight; this one is it now.
+        return super::deploy::resume_in_flight(app);
+    }
     Vec::new()
 }
 

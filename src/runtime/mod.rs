@@ -382,6 +382,13 @@ impl Runtime {
         if self.release.as_deref() == Some(v.to_string().as_str()) {
             return Msg::OpenFailed(format!("release {v} is already open"));
         }
+        if self.shared_journal.is_some() && self.release.is_some() {
+            // The roles (the driver's lease) are taken as a cockpit starts on a release.
+            return Msg::OpenFailed(format!(
+                "this cockpit is on release {} with others; to switch, quit and start it with --release {v}",
+                self.release.as_deref().unwrap_or_default()
+            ));
+        }
         let create_as = if release_type.is_empty() {
             self.default_type.clone()
         } else {
