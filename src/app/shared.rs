@@ -52,8 +52,9 @@ pub fn refusal(app: &App, event: &Event) -> Option<String> {
     }
 }
 
-/// This cockpit's role as the driver's lease decided it.
-pub fn on_role(app: &mut App, role: Role, driver: Option<Driver>) -> Vec<Command> {
+/// This cockpit's role as the driver's lease decided it; `true` when it has just become
+/// the driver (and must follow what the journal has in flight).
+pub fn on_role(app: &mut App, role: Role, driver: Option<Driver>) -> bool {
     let was = app.role;
     app.role = role;
     let drives = who_drives(driver.as_ref(), Utc::now());
@@ -72,11 +73,7 @@ pub fn on_role(app: &mut App, role: Role, driver: Option<Driver>) -> Vec<Command
         Level::Info
     };
     app.log(level, text);
-    if role == Role::Driver && was != Role::Driver {
-        // The driver's cockpit follows what the journal has in flight; this one is it now.
-        return super::deploy::resume_in_flight(app);
-    }
-    Vec::new()
+    role == Role::Driver && was != Role::Driver
 }
 
 /// The leases as they stand: who drives, who is present. A driver that finds another name

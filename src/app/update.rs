@@ -74,7 +74,14 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
         }
         Msg::Followed(Followed::Repaired) => shared::on_repaired(app),
         Msg::RecordAgain(event) => record::record(app, event),
-        Msg::Role { role, driver } => shared::on_role(app, role, driver),
+        Msg::Role { role, driver } => {
+            if shared::on_role(app, role, driver) {
+                // The driver's cockpit follows what the journal has in flight: this one now.
+                deploy::resume_in_flight(app)
+            } else {
+                Vec::new()
+            }
+        }
         Msg::Presence { driver, present } => shared::on_presence(app, driver, present),
         Msg::RecordFailed { event, error } => {
             app.log(

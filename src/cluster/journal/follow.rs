@@ -57,7 +57,7 @@ pub async fn run(api: Api<ConfigMap>, shared: Arc<Shared>) {
                 Ok(Vec::new())
             }
         };
-        let outcome = super::vouched(&shared, outcome).await;
+        let outcome = super::reading::vouched(&shared, outcome).await;
         match outcome {
             Ok(news) => shared.tell(news),
             // Nothing after a break is believed, but the watch goes on: the driver's
