@@ -207,7 +207,8 @@ async fn cockpit(
     });
     let v = release_cockpit::release::store::parse_version("7.0.0").unwrap();
     let opened = rt.open_journal(&v, "regular").unwrap();
-    rt.set_journal("7.0.0", opened.journal);
+    let folded = opened.state.events;
+    rt.set_journal("7.0.0", opened.journal, folded);
     if let Some(role) = rt.take_role(false).await {
         rt.process(&mut app, role);
     }

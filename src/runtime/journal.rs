@@ -95,8 +95,11 @@ impl Runtime {
     }
 
     /// Makes `journal` the open release's, and passes on what other writers append to it.
-    pub fn set_journal(&mut self, version: &str, journal: Box<dyn JournalStore>) {
-        self.delivered = journal.next_seq().saturating_sub(1);
+    /// `folded`: how many entries the state given to the app holds; what others appended
+    /// since it was read is caught up with the next message.
+    pub fn set_journal(&mut self, version: &str, journal: Box<dyn JournalStore>, folded: u64) {
+        self.delivered = folded;
+        self.catch_up_due = journal.next_seq() > folded + 1 || self.shared_journal.is_some();
         let mut followed = journal.follow();
         self.journal = Some(journal);
         self.release = Some(version.to_string());

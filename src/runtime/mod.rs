@@ -28,6 +28,10 @@ use crate::release::store::{StateDir, parse_version};
 use crate::tasks::check::{self, CheckRequest};
 use crate::tasks::runner::{RunId, TaskEvent, TaskMsg, TaskRunner};
 
+/// How many times a record is asked of the rules again after another cockpit's entry
+/// came first, before it is given up (the journal keeps moving, or cannot be read).
+const MAX_CONFLICTS_IN_A_ROW: u32 = 5;
+
 /// How much longer than a check's own timeout the runner waits before it stops the check
 /// itself (the check kills its process group at its timeout and reports that better).
 const CHECK_BACKSTOP: Duration = Duration::from_secs(30);
@@ -48,6 +52,10 @@ pub struct Runtime {
     delivered: u64,
     /// Passes on what other writers append to the open journal.
     following: Option<tokio::task::JoinHandle<()>>,
+    /// Whether others may have appended between the opening's reading and the follower.
+    catch_up_due: bool,
+    /// How many times in a row a record met another cockpit's entry first.
+    conflicts_in_a_row: u32,
     /// This cockpit's role on a shared release, and the task keeping its leases.
     role: crate::cluster::lease::Role,
     keeping: Option<tokio::task::JoinHandle<()>>,
@@ -86,6 +94,8 @@ impl Runtime {
             shared_journal: None,
             delivered: 0,
             following: None,
+            catch_up_due: false,
+            conflicts_in_a_row: 0,
             role: crate::cluster::lease::Role::Driver,
             keeping: None,
             checks: HashMap::new(),
@@ -101,6 +111,9 @@ impl Runtime {
     /// messages those produce, until nothing is left to do.
     pub fn process(&mut self, app: &mut App, msg: Msg) {
         let mut queue = VecDeque::new();
+        if std::mem::take(&mut self.catch_up_due) {
+            self.catch_up(&mut queue);
+        }
         if let Msg::Followed(f) = &msg
             && !self.followed_news(f, &mut queue)
         {
@@ -163,10 +176,14 @@ impl Runtime {
     ) -> Result<(), String> {
         match cmd {
             Command::Record(event) => match self.append(event.clone()) {
-                Ok(entry) => queue.push_back(Msg::Recorded(entry)),
+                Ok(entry) => {
+                    self.conflicts_in_a_row = 0;
+                    queue.push_back(Msg::Recorded(entry));
+                }
                 Err(journal::NotRecorded::Conflict) => {
                     self.catch_up(queue);
-                    if last {
+                    self.conflicts_in_a_row += 1;
+                    if last && self.conflicts_in_a_row <= MAX_CONFLICTS_IN_A_ROW {
                         queue.push_back(Msg::RecordAgain(event));
                         return Ok(());
                     }
@@ -400,7 +417,8 @@ impl Runtime {
                 if let Err(e) = self.store.set_current(&v) {
                     tracing::warn!("could not remember the current release: {e}");
                 }
-                self.set_journal(&v.to_string(), opened.journal);
+                let folded = opened.state.events;
+                self.set_journal(&v.to_string(), opened.journal, folded);
                 Msg::ReleaseOpened {
                     state: opened.state,
                     releases: self.store.release_names(),

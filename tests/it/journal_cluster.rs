@@ -428,6 +428,29 @@ async fn an_entry_in_someone_elses_name_is_refused_by_the_cluster_or_caught_on_r
         ),
         Ok(_) => panic!("a forged journal must not open"),
     }
+    // Touching the segment again (a label) does not pass for a repair: the forged entry is
+    // checked again, and still is not the reviewer's.
+    let out = kubectl(
+        &kubeconfig,
+        &[
+            "label",
+            "configmap",
+            &segments::segment_name("5.0.0", 1),
+            "touched=yes",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let quiet = tokio::time::timeout(Duration::from_secs(2), followed.recv()).await;
+    assert!(
+        !matches!(quiet, Ok(Some(Followed::Repaired))),
+        "a journal still holding the forgery is not repaired: {quiet:?}"
+    );
+    let read = watching.read_from(1);
+    assert!(read.is_err(), "and reads nothing from it: {read:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

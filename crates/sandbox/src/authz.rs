@@ -218,9 +218,23 @@ pub fn signatures_of(user: &str) -> String {
     let who: String = user
         .to_ascii_lowercase()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
-    format!("{SIGNATURES_PREFIX}{}", who.trim_matches('-'))
+    let who = who.trim_matches('-');
+    let who: String = who.chars().take(200).collect();
+    if who == user {
+        format!("{SIGNATURES_PREFIX}{who}")
+    } else {
+        use sha2::Digest;
+        let hash = hex::encode(sha2::Sha256::digest(user.as_bytes()));
+        format!("{SIGNATURES_PREFIX}{who}-{}", &hash[..8])
+    }
 }
 
 /// Whether `who` may do `r` to the ConfigMap `name` as far as signatures go: a write to a

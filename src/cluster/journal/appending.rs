@@ -59,8 +59,19 @@ pub(super) async fn append(
         };
         let written = match &prepared.write {
             view::Write::AddTo {
+                resource_version: None,
+                ..
+            } => {
+                // No version to hold the write to (never one read from the cluster): a
+                // patch without its precondition could land beside another's. Read again.
+                shared.view().cancel(&prepared);
+                unsign().await;
+                reload(api, shared).await?;
+                continue;
+            }
+            view::Write::AddTo {
                 name,
-                resource_version,
+                resource_version: Some(resource_version),
             } => {
                 let patch = serde_json::json!({
                     "metadata": {"resourceVersion": resource_version},
@@ -101,11 +112,16 @@ pub(super) async fn append(
             }
             Err(e) => {
                 // The write may have happened though its answer was lost: read, and the
-                // entry is ours if it is there.
+                // entry is ours if it is there. Its signature is taken back only when a
+                // reading shows another entry in its place; unsure, it stays (a signature
+                // of an entry that never landed proves nothing; one taken from an entry
+                // that did would look like a forgery).
                 let error = shared.error(&format!("appending entry {expected}"), e);
-                let mine = reload(api, shared).await.is_ok() && shared.view().holds(&prepared);
+                let read = reload(api, shared).await.is_ok();
+                let mine = read && shared.view().holds(&prepared);
+                let another = read && !mine && shared.view().next_seq() > expected;
                 shared.view().cancel(&prepared);
-                if !mine {
+                if another {
                     unsign().await;
                 }
                 return if mine {

@@ -12,10 +12,10 @@ use kube::Api;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher;
 
-use super::Shared;
 use super::segments::{self, Segment};
+use super::{Shared, reading};
 use crate::cluster::actions::RetryBackoff;
-use crate::release::journal::{Followed, JournalError};
+use crate::release::journal::JournalError;
 
 pub async fn run(api: Api<ConfigMap>, shared: Arc<Shared>) {
     let config = watcher::Config::default().labels(&segments::selector(&shared.release));
@@ -23,10 +23,18 @@ pub async fn run(api: Api<ConfigMap>, shared: Arc<Shared>) {
     // The segments a relist has shown so far: one missing at its end was deleted.
     let mut relisted: Option<BTreeSet<String>> = None;
     while let Some(event) = events.next().await {
-        let outcome = match event {
+        if shared.view().is_broken()
+            && matches!(event, Ok(ref e) if !matches!(e, watcher::Event::Init | watcher::Event::InitApply(_)))
+        {
+            // Nothing after a break is believed, but the watch goes on: any change may be
+            // the driver's restore, which only a full reading can tell.
+            let _ = reading::reload(&api, &shared).await;
+            continue;
+        }
+        let taken = match event {
             Ok(watcher::Event::Init) => {
                 relisted = Some(BTreeSet::new());
-                Ok(Vec::new())
+                continue;
             }
             Ok(watcher::Event::InitApply(cm)) => {
                 if let (Some(seen), Some(name)) = (relisted.as_mut(), cm.metadata.name.clone()) {
@@ -49,30 +57,24 @@ pub async fn run(api: Api<ConfigMap>, shared: Arc<Shared>) {
                 let name = cm.metadata.name.unwrap_or_default();
                 match shared.view().segment_deleted(&name) {
                     Some(e) => Err(e),
-                    None => Ok(Vec::new()),
+                    None => continue,
                 }
             }
             Err(e) => {
                 tracing::debug!(release = %shared.release, "the journal's watch failed; resuming: {e}");
-                Ok(Vec::new())
+                continue;
             }
         };
-        let outcome = super::reading::vouched(&shared, outcome).await;
-        match outcome {
-            Ok(news) => shared.tell(news),
-            // Nothing after a break is believed, but the watch goes on: the driver's
-            // restore, seen here, makes the journal check out again.
-            Err(e) => shared.tell_broken(&e),
-        }
+        // Checked and told, or the break told once.
+        let _ = reading::settle(&shared, taken).await;
     }
 }
 
-fn take(shared: &Shared, cm: &ConfigMap) -> Result<Vec<Followed>, JournalError> {
-    let segment = Segment::from_configmap(cm).map_err(|message| JournalError::Cluster {
-        at: format!("namespace {}", shared.namespace),
-        message,
-    })?;
-    shared.view().take_segment(&shared.namespace, segment)
+fn take(shared: &Shared, cm: &ConfigMap) -> Result<bool, JournalError> {
+    match Segment::from_configmap(cm) {
+        Ok(segment) => shared.view().take_segment(&shared.namespace, segment),
+        Err(why) => Err(shared.view().break_with(why)),
+    }
 }
 
 /// A relist that lacks a segment this cockpit knows may have been answered just before
@@ -81,7 +83,7 @@ async fn deleted_while_away(
     api: &Api<ConfigMap>,
     shared: &Shared,
     missing: Vec<String>,
-) -> Result<Vec<Followed>, JournalError> {
+) -> Result<bool, JournalError> {
     for name in missing {
         if let Ok(None) = api.get_opt(&name).await
             && let Some(e) = shared.view().segment_deleted(&name)
@@ -89,5 +91,5 @@ async fn deleted_while_away(
             return Err(e);
         }
     }
-    Ok(Vec::new())
+    Ok(false)
 }

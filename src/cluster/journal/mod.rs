@@ -265,12 +265,15 @@ impl JournalStore for ClusterJournal {
 
     fn follow(&self) -> mpsc::UnboundedReceiver<Followed> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let from = self.shared.view().next_seq();
-        self.shared
+        // Under the followers' lock, so nothing is told between reading the cursor and
+        // joining: the follower hears of every entry not yet told to anyone.
+        let mut followers = self
+            .shared
             .followers
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((from, tx));
+            .unwrap_or_else(|p| p.into_inner());
+        let from = self.shared.view().told() as u64 + 1;
+        followers.push((from, tx));
         rx
     }
 }
@@ -335,7 +338,7 @@ fn spawn_worker(
                             let _ = reply.send(upkeep::restore(&api, &shared).await);
                         }
                         Call::Vouch { reply } => {
-                            let _ = reply.send(reading::vouch_all(&shared).await);
+                            let _ = reply.send(reading::settle(&shared, Ok(false)).await);
                         }
                     }
                 }

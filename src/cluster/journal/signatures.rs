@@ -18,15 +18,32 @@ use super::segments::label_value;
 use crate::release::event::Entry;
 
 pub const SIGNATURES_PREFIX: &str = "release-cockpit-signatures-";
+/// On a signatures ConfigMap: the exact username it is for.
+pub const SIGNATURES_OF: &str = "release-cockpit/signatures-of";
 
-/// The user's signatures ConfigMap (the sandbox computes the same name).
+/// The user's signatures ConfigMap (the sandbox computes the same name): the name as a
+/// DNS label, and, whenever that changed it (case, `:` in a service account), the start
+/// of the exact name's hash, so no two users share one.
 pub fn signatures_name(user: &str) -> String {
     let who: String = user
         .to_ascii_lowercase()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
-    format!("{SIGNATURES_PREFIX}{}", who.trim_matches('-'))
+    let who = who.trim_matches('-');
+    let who: String = who.chars().take(200).collect();
+    if who == user {
+        format!("{SIGNATURES_PREFIX}{who}")
+    } else {
+        let hash = crate::release::journal::chain::hash_line(user.as_bytes());
+        format!("{SIGNATURES_PREFIX}{who}-{}", &hash[..8])
+    }
 }
 
 /// `1.2.3.00000007.3fa2c4d5e6f70812`.
@@ -58,7 +75,7 @@ pub async fn sign(
                 "metadata": {
                     "name": name,
                     "labels": {crate::cluster::MANAGED_BY_LABEL: crate::cluster::MANAGED_BY},
-                    "annotations": {"release-cockpit/signatures-of": user},
+                    "annotations": {SIGNATURES_OF: user},
                 },
                 "data": {key(release, seq, hash): hash},
             }))
@@ -91,35 +108,52 @@ pub async fn unsign(api: &Api<ConfigMap>, release: &str, user: &str, seq: u64, h
     }
 }
 
-/// Checks each entry against its author's signatures; `Err` names the first entry the
-/// cluster cannot say its author wrote.
+/// Why entries could not be shown to be their authors'.
+pub enum Unproven {
+    /// Entry `seq`'s author never wrote its hash: someone else wrote it.
+    Forged { seq: u64, why: String },
+    /// A signatures ConfigMap could not be read now; the entries wait to be checked.
+    Unreadable(String),
+}
+
+/// Checks each entry against its author's signatures (the ConfigMap's annotation naming
+/// them exactly, as well as its name); `Err` names the first entry the cluster cannot
+/// say its author wrote.
 pub async fn check(
     api: &Api<ConfigMap>,
     release: &str,
     entries: &[(Entry, String)],
-) -> Result<(), String> {
-    let mut maps: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+) -> Result<(), Unproven> {
+    let mut maps: BTreeMap<String, Option<ConfigMap>> = BTreeMap::new();
     for (entry, hash) in entries {
         let name = signatures_name(&entry.by);
         if !maps.contains_key(&name) {
-            let data = match api.get_opt(&name).await {
-                Ok(cm) => cm.and_then(|c| c.data).unwrap_or_default(),
-                Err(e) => {
-                    return Err(format!(
-                        "cannot read {name} to check who wrote the journal: {e}"
-                    ));
-                }
-            };
-            maps.insert(name.clone(), data);
+            let cm = api.get_opt(&name).await.map_err(|e| {
+                Unproven::Unreadable(format!(
+                    "cannot read configmap {name} to check who wrote the journal: {e}"
+                ))
+            })?;
+            maps.insert(name.clone(), cm);
         }
-        let signed = maps
-            .get(&name)
-            .and_then(|m| m.get(&key(release, entry.seq, hash)));
-        if signed != Some(hash) {
-            return Err(format!(
-                "entry {} says {} wrote it, but configmap {name}, which only {} may write, does not hold its hash: someone else wrote it",
-                entry.seq, entry.by, entry.by
-            ));
+        let cm = maps.get(&name).and_then(Option::as_ref);
+        let theirs = cm.is_some_and(|c| {
+            c.metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(SIGNATURES_OF))
+                == Some(&entry.by)
+        });
+        let signed = cm
+            .and_then(|c| c.data.as_ref())
+            .and_then(|d| d.get(&key(release, entry.seq, hash)));
+        if !theirs || signed != Some(hash) {
+            return Err(Unproven::Forged {
+                seq: entry.seq,
+                why: format!(
+                    "entry {} says {} wrote it, but configmap {name}, which only {} may write, does not hold its hash: someone else wrote it",
+                    entry.seq, entry.by, entry.by
+                ),
+            });
         }
     }
     Ok(())

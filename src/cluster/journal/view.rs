@@ -25,6 +25,11 @@ pub struct View {
     pending: Option<(u64, String)>,
     /// Set once the cluster's copy stopped checking out; nothing is appended after.
     broken: Option<String>,
+    /// How many entries (from the first) are shown to have been written by their authors
+    /// (`signatures`): only those are read back or told.
+    checked: usize,
+    /// How many entries the followers were told of (or wrote themselves).
+    told: usize,
 }
 
 /// Where an entry goes: into the last segment (by name, at the version read), or into a
@@ -55,6 +60,8 @@ impl View {
             chain: Chain::new(release),
             pending: None,
             broken: None,
+            checked: 0,
+            told: 0,
         }
     }
 
@@ -66,20 +73,84 @@ impl View {
         self.chain.head().map(str::to_string)
     }
 
+    /// The checked entries (all of them, once a reading's check is done).
     pub fn contents(&self) -> Contents {
+        let mut chain = Chain::new(&self.release);
+        for (e, h) in self.entries.iter().zip(&self.hashes).take(self.checked) {
+            chain.advance(e, h.clone());
+        }
         Contents {
-            entries: self.entries.clone(),
-            hashes: self.hashes.clone(),
-            chain: self.chain.status(),
+            entries: self.entries[..self.checked].to_vec(),
+            hashes: self.hashes[..self.checked].to_vec(),
+            chain: chain.status(),
         }
     }
 
     pub fn entries_from(&self, seq: u64) -> Vec<Entry> {
-        self.entries
+        self.entries[..self.checked]
             .iter()
             .filter(|e| e.seq >= seq)
             .cloned()
             .collect()
+    }
+
+    /// How many entries the followers have been told of.
+    pub fn told(&self) -> usize {
+        self.told
+    }
+
+    /// The entries not yet checked against their authors' signatures, with their hashes.
+    pub fn unchecked(&self) -> Vec<(Entry, String)> {
+        self.entries[self.checked..]
+            .iter()
+            .cloned()
+            .zip(self.hashes[self.checked..].iter().cloned())
+            .collect()
+    }
+
+    /// Entries up to `seq` checked out (unless the journal broke meanwhile).
+    pub fn mark_checked(&mut self, seq: u64) {
+        if self.broken.is_none() {
+            self.checked = self.checked.max((seq as usize).min(self.entries.len()));
+        }
+    }
+
+    /// What the followers have not been told of and may be: checked entries, not this
+    /// cockpit's own in flight.
+    pub fn news(&mut self) -> Vec<Followed> {
+        let news = self.entries[self.told.min(self.checked)..self.checked]
+            .iter()
+            .zip(&self.hashes[self.told.min(self.checked)..self.checked])
+            .filter(|(e, h)| self.pending.as_ref() != Some(&(e.seq, (*h).clone())))
+            .map(|(e, _)| Followed::Appended(e.clone()))
+            .collect();
+        self.told = self.told.max(self.checked);
+        news
+    }
+
+    /// Entry `seq` is not its author's: the view forgets it and everything after it (so a
+    /// reading that still holds it cannot pass for a repair), and breaks.
+    pub fn break_at(&mut self, seq: u64, why: String) -> JournalError {
+        let keep = (seq as usize).saturating_sub(1).min(self.entries.len());
+        self.entries.truncate(keep);
+        self.hashes.truncate(keep);
+        let mut chain = Chain::new(&self.release);
+        for (e, h) in self.entries.iter().zip(&self.hashes) {
+            chain.advance(e, h.clone());
+        }
+        self.chain = chain;
+        for segment in &mut self.segments {
+            let before = segment.lines.len();
+            segment.lines.retain(|(s, _)| (*s as usize) <= keep);
+            if segment.lines.len() != before {
+                // Not the state of any version of it: a reading must never lose to it.
+                segment.resource_version = None;
+            }
+        }
+        self.segments.retain(|s| !s.lines.is_empty());
+        self.checked = self.checked.min(keep);
+        self.told = self.told.min(keep);
+        self.break_with(why)
     }
 
     /// Builds entry `expected` and says where it goes; a stale number is a conflict.
@@ -152,6 +223,14 @@ impl View {
             self.entries.push(prepared.entry.clone());
             self.hashes.push(prepared.hash.clone());
         }
+        // This cockpit's own entry: signed by it, and no news to it.
+        let seq = prepared.entry.seq as usize;
+        if self.checked == seq - 1 {
+            self.checked = seq;
+        }
+        if self.told == seq - 1 {
+            self.told = seq;
+        }
         self.take_segment_state(written);
         match prepared.write {
             Write::Start(_) => self
@@ -199,15 +278,21 @@ impl View {
     /// list answered just before a write whose watch event, or answer, came in first),
     /// so each segment keeps the newer of its two states, and a segment the reading
     /// lacks is kept when the reading (at `read_at`) is older than it.
+    ///
+    /// `Ok(true)`: the journal had broken, and this reading (a full list: `read_at` is
+    /// set) puts back every entry read before; what it adds is checked like any news.
     pub fn take_all(
         &mut self,
         namespace: &str,
         read: Vec<Segment>,
         read_at: Option<u64>,
-    ) -> Result<Vec<Followed>, JournalError> {
+    ) -> Result<bool, JournalError> {
         let mut repaired = false;
         if let Some(why) = self.broken.clone() {
-            // Broken for good, unless the reading puts back every entry read before.
+            // Broken for good, unless a full reading puts back every entry read before.
+            if read_at.is_none() {
+                return Err(self.broken_error(why));
+            }
             let mut fresh = read.clone();
             let restored = segments::assemble(&self.release, namespace, &mut fresh)
                 .is_ok_and(|a| a.hashes.starts_with(&self.hashes));
@@ -259,23 +344,11 @@ impl View {
                 }
             }
         }
-        let known = self.entries.len();
-        let news = repaired
-            .then_some(Followed::Repaired)
-            .into_iter()
-            .chain(
-                assembled.entries[known..]
-                    .iter()
-                    .zip(&assembled.hashes[known..])
-                    .filter(|(e, h)| self.pending.as_ref() != Some(&(e.seq, (*h).clone())))
-                    .map(|(e, _)| Followed::Appended(e.clone())),
-            )
-            .collect();
         self.segments = read;
         self.entries = assembled.entries;
         self.hashes = assembled.hashes;
         self.chain = assembled.chain;
-        Ok(news)
+        Ok(repaired)
     }
 
     /// Takes one segment's new state from the watch. A state older than the one known
@@ -284,7 +357,7 @@ impl View {
         &mut self,
         namespace: &str,
         segment: Segment,
-    ) -> Result<Vec<Followed>, JournalError> {
+    ) -> Result<bool, JournalError> {
         let mut read: Vec<Segment> = self
             .segments
             .iter()
@@ -319,11 +392,9 @@ impl View {
         self.broken.is_some()
     }
 
-    /// The hash of entry `seq` as the cluster holds it.
-    pub fn hash_of(&self, seq: u64) -> Option<String> {
-        self.hashes
-            .get(usize::try_from(seq).ok()?.checked_sub(1)?)
-            .cloned()
+    /// The error a broken journal answers with; `None` while it checks out.
+    pub fn broken_error_now(&self) -> Option<JournalError> {
+        self.broken.clone().map(|why| self.broken_error(why))
     }
 
     /// Breaks the journal for good: nothing more is appended or believed.

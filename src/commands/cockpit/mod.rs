@@ -229,7 +229,7 @@ pub fn launch(mut l: Launch) -> CmdResult {
                     .into_iter()
                     .flatten()
                     .reduce(|a, b| format!("{a}; {b}"));
-                rt.set_journal(&o.state.version.clone(), o.journal);
+                rt.set_journal(&o.state.version.clone(), o.journal, o.state.events);
                 // The role before the release: a reviewer's cockpit must not resume the
                 // driver's action in flight.
                 if let Some(role) = rt.take_role(l.observe).await {

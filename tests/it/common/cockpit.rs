@@ -38,7 +38,7 @@ pub fn open_release(
 ) {
     let v = parse_version(version).unwrap();
     let opened = rt.open_journal(&v, release_type).unwrap();
-    rt.set_journal(version, opened.journal);
+    rt.set_journal(version, opened.journal, opened.state.events);
     let mut releases = store.release_names();
     if releases.is_empty() {
         releases.push(version.to_string());
