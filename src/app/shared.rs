@@ -38,6 +38,16 @@ pub fn who_drives(driver: Option<&Driver>, now: DateTime<Utc>) -> String {
 /// approvals (theirs to give or take back); an observer records nothing.
 pub fn refusal(app: &App, event: &Event) -> Option<String> {
     let drives = who_drives(app.driver.as_ref(), Utc::now());
+    // What this cockpit started it finishes, whatever it is now (a driver that lost its
+    // lease mid-deploy): an action left in flight would hold its environment for good.
+    let own_end = match event {
+        Event::ActionFinished { task, .. } => app.tasks.contains_key(task),
+        Event::CheckFinished { item, .. } => app.running_checks.contains_key(item),
+        _ => false,
+    };
+    if own_end {
+        return None;
+    }
     match app.role {
         Role::Driver => None,
         Role::Reviewer => match event {
@@ -58,12 +68,19 @@ pub fn on_role(app: &mut App, role: Role, driver: Option<Driver>) -> bool {
     let was = app.role;
     app.role = role;
     let drives = who_drives(driver.as_ref(), Utc::now());
+    let driver_is_me = driver
+        .as_ref()
+        .is_some_and(|d| d.name == app.identity.author.name);
     app.driver = driver;
     let text = match role {
         Role::Driver if was == Role::Driver => {
             "you drive this release (you hold its lease)".to_string()
         }
         Role::Driver => "you drive this release now (you hold its lease)".to_string(),
+        Role::Reviewer if driver_is_me => format!(
+            "opened as reviewer: another cockpit of yours holds the driver's lease (or one that closed less than {} s ago): {drives}",
+            crate::cluster::lease::LEASE_SECONDS
+        ),
         Role::Reviewer => format!("opened as reviewer: {drives}; you may approve"),
         Role::Observer => format!("opened as observer: {drives}; this cockpit only watches"),
     };

@@ -51,6 +51,8 @@ impl Role {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Driver {
     pub name: String,
+    /// Which cockpit of theirs (its state dir's id): two cockpits of one person are two.
+    pub instance: String,
     pub since: DateTime<Utc>,
     pub renewed: DateTime<Utc>,
     pub seconds: i64,
@@ -127,12 +129,19 @@ fn lease_object(name: &str, release: &str, kind: &str, spec: Value, rv: Option<&
     .expect("a lease's JSON reads as a Lease")
 }
 
+/// `user#instance`, as the driver's lease names its holder.
+fn holder(me: &str, instance: &str) -> String {
+    format!("{me}#{instance}")
+}
+
 fn driver_of(lease: &Lease) -> Option<Driver> {
     let spec = serde_json::to_value(lease.spec.as_ref()?).ok()?;
-    let name = spec["holderIdentity"].as_str().filter(|h| !h.is_empty())?;
+    let held_by = spec["holderIdentity"].as_str().filter(|h| !h.is_empty())?;
+    let (name, instance) = held_by.rsplit_once('#').unwrap_or((held_by, ""));
     let renewed = time(&spec["renewTime"])?;
     Some(Driver {
         name: name.to_string(),
+        instance: instance.to_string(),
         since: time(&spec["acquireTime"]).unwrap_or(renewed),
         renewed,
         seconds: spec["leaseDurationSeconds"]
@@ -141,9 +150,16 @@ fn driver_of(lease: &Lease) -> Option<Driver> {
     })
 }
 
-/// Claims the driver's lease of `release` for `me`: taken when nobody holds it, its holder
-/// let it lapse, or `me` held it already (a cockpit of theirs restarted).
-pub async fn claim(api: &Api<Lease>, release: &str, me: &str) -> Result<Claim, kube::Error> {
+/// Claims the driver's lease of `release` for `me`'s cockpit `instance`: taken when nobody
+/// holds it, its holder let it lapse, or this cockpit held it already (it restarted);
+/// another cockpit of the same person holding it is another driver.
+pub async fn claim(
+    api: &Api<Lease>,
+    release: &str,
+    me: &str,
+    instance: &str,
+) -> Result<Claim, kube::Error> {
+    let mine = |d: &Driver| d.name == me && d.instance == instance;
     let name = driver_lease_name(release);
     for _ in 0..3 {
         let now = Utc::now();
@@ -160,21 +176,21 @@ pub async fn claim(api: &Api<Lease>, release: &str, me: &str) -> Result<Claim, k
             ),
         };
         if let Some(d) = &held
-            && d.name != me
+            && !mine(d)
             && d.live(now)
         {
             return Ok(Claim::TakenBy(d.clone()));
         }
         let since = match &held {
-            Some(d) if d.name == me => d.since,
+            Some(d) if mine(d) => d.since,
             _ => now,
         };
         let spec = json!({
-            "holderIdentity": me,
+            "holderIdentity": holder(me, instance),
             "leaseDurationSeconds": LEASE_SECONDS,
             "acquireTime": stamp(since),
             "renewTime": stamp(now),
-            "leaseTransitions": if held.as_ref().is_some_and(|d| d.name == me) { transitions } else { transitions + 1 },
+            "leaseTransitions": if held.as_ref().is_some_and(mine) { transitions } else { transitions + 1 },
         });
         let lease = lease_object(&name, release, "driver", spec, rv.as_deref());
         let written = match rv {
@@ -185,6 +201,7 @@ pub async fn claim(api: &Api<Lease>, release: &str, me: &str) -> Result<Claim, k
             Ok(l) => {
                 return Ok(Claim::Held(driver_of(&l).unwrap_or(Driver {
                     name: me.to_string(),
+                    instance: instance.to_string(),
                     since,
                     renewed: now,
                     seconds: LEASE_SECONDS,
@@ -196,7 +213,7 @@ pub async fn claim(api: &Api<Lease>, release: &str, me: &str) -> Result<Claim, k
         }
     }
     match api.get_opt(&name).await?.as_ref().and_then(driver_of) {
-        Some(d) if d.name != me => Ok(Claim::TakenBy(d)),
+        Some(d) if !mine(&d) => Ok(Claim::TakenBy(d)),
         _ => Err(kube::Error::Api(Box::new(kube::core::Status::failure(
             "the driver's lease kept changing",
             "Conflict",
@@ -205,12 +222,17 @@ pub async fn claim(api: &Api<Lease>, release: &str, me: &str) -> Result<Claim, k
 }
 
 /// Gives the driver's lease up (the cockpit closes), so another may take it at once.
-pub async fn give_up(api: &Api<Lease>, release: &str, me: &str) -> Result<(), kube::Error> {
+pub async fn give_up(
+    api: &Api<Lease>,
+    release: &str,
+    me: &str,
+    instance: &str,
+) -> Result<(), kube::Error> {
     let name = driver_lease_name(release);
     let Some(current) = api.get_opt(&name).await? else {
         return Ok(());
     };
-    if driver_of(&current).is_none_or(|d| d.name != me) {
+    if driver_of(&current).is_none_or(|d| d.name != me || d.instance != instance) {
         return Ok(());
     }
     let spec = json!({"holderIdentity": null, "leaseDurationSeconds": LEASE_SECONDS});
@@ -309,6 +331,7 @@ mod tests {
         let at: DateTime<Utc> = "2026-12-06T10:00:00Z".parse().unwrap();
         let d = Driver {
             name: "a".into(),
+            instance: "1".into(),
             since: at,
             renewed: at,
             seconds: 15,

@@ -33,6 +33,7 @@ impl Runtime {
     pub async fn take_role(&mut self, observe: bool) -> Option<Msg> {
         let (api, release) = self.lease_api()?;
         let me = self.operator.name.clone();
+        let instance = self.instance();
         let (role, driver) = if observe {
             let driver = lease::survey(&api, &release)
                 .await
@@ -40,7 +41,7 @@ impl Runtime {
                 .and_then(|(d, _)| d);
             (Role::Observer, driver)
         } else {
-            match lease::claim(&api, &release, &me).await {
+            match timed(lease::claim(&api, &release, &me, &instance)).await {
                 Ok(Claim::Held(d)) => (Role::Driver, Some(d)),
                 Ok(Claim::TakenBy(d)) => (self.second_role().await, Some(d)),
                 Err(e) => {
@@ -57,9 +58,80 @@ impl Runtime {
         if let Some(old) = self.keeping.take() {
             old.abort();
         }
+        self.warn_if_signatures_are_open().await;
         let tx = self.tx.clone();
-        self.keeping = Some(tokio::spawn(keep(api, release, me, role, tx)));
+        let keeper = Keeper {
+            api,
+            release,
+            me,
+            instance,
+            fallback: self.second_role().await,
+            tx,
+        };
+        self.keeping = Some(tokio::spawn(keeper.keep(role)));
         Some(Msg::Role { role, driver })
+    }
+
+    /// This cockpit's id among its person's cockpits: kept in its state dir, so a cockpit
+    /// restarted on the same state dir takes its own lease back at once.
+    fn instance(&self) -> String {
+        let path = self.store.root().join("cockpit-instance");
+        if let Ok(id) = std::fs::read_to_string(&path)
+            && !id.trim().is_empty()
+        {
+            return id.trim().to_string();
+        }
+        let seed = format!(
+            "{} {} {:?}",
+            path.display(),
+            std::process::id(),
+            std::time::SystemTime::now()
+        );
+        let id = crate::release::journal::chain::hash_line(seed.as_bytes())[..16].to_string();
+        if let Err(e) = std::fs::write(&path, &id) {
+            tracing::warn!(
+                "could not keep this cockpit's id in {}: {e}",
+                path.display()
+            );
+        }
+        id
+    }
+
+    /// The authorship proof holds only where nobody may write another's signatures; a
+    /// cluster that lets this user do so is said to, once.
+    async fn warn_if_signatures_are_open(&self) {
+        let (Some(shared), Some(Ok(client))) = (
+            self.shared_journal.as_ref(),
+            self.shared_journal
+                .as_ref()
+                .and_then(|s| self.clients.get(&s.environment)),
+        ) else {
+            return;
+        };
+        let someone_else = crate::cluster::journal::signatures::signatures_name(
+            "release-cockpit-probe-of-another-user",
+        );
+        let request = crate::cluster::identity::Request {
+            verb: "patch",
+            group: "",
+            resource: "configmaps",
+            namespace: shared.signatures_namespace.clone(),
+            name: Some(someone_else),
+        };
+        if let Ok(Ok(true)) = tokio::time::timeout(
+            CALL_TIMEOUT,
+            crate::cluster::identity::may(client, &request),
+        )
+        .await
+        {
+            let _ = self.tx.send(Msg::Notice {
+                level: crate::app::Level::Warn,
+                text: format!(
+                    "the cluster lets you write other people's signatures in namespace {}: who wrote an entry is not proven there (see the README's RBAC manifest)",
+                    shared.signatures_namespace
+                ),
+            });
+        }
     }
 
     /// What a cockpit on a release someone else drives is: a reviewer if the cluster
@@ -100,7 +172,13 @@ impl Runtime {
         }
         if let Some((api, release)) = self.lease_api() {
             let me = self.operator.name.clone();
-            match tokio::time::timeout(GIVE_UP_TIMEOUT, lease::give_up(&api, &release, &me)).await {
+            let instance = self.instance();
+            match tokio::time::timeout(
+                GIVE_UP_TIMEOUT,
+                lease::give_up(&api, &release, &me, &instance),
+            )
+            .await
+            {
                 Ok(Ok(())) => tracing::info!("gave up the driver's lease"),
                 Ok(Err(e)) => tracing::warn!("could not give up the driver's lease: {e}"),
                 Err(_) => tracing::warn!("giving up the driver's lease timed out; it lapses"),
@@ -109,47 +187,99 @@ impl Runtime {
     }
 }
 
-/// Renews the driver's lease (while this cockpit holds it) and this participant's
-/// presence, and reports who drives and who is present, every `RENEW_EVERY`.
-async fn keep(
+/// How long one lease call may take before it counts as failed.
+const CALL_TIMEOUT: Duration = Duration::from_secs(4);
+
+async fn timed<T>(
+    call: impl std::future::Future<Output = Result<T, kube::Error>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(CALL_TIMEOUT, call).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {} s", CALL_TIMEOUT.as_secs())),
+    }
+}
+
+/// Keeps this cockpit's leases while it runs.
+struct Keeper {
     api: Api<Lease>,
     release: String,
     me: String,
-    mut role: Role,
+    instance: String,
+    /// What this cockpit is when it is not the driver.
+    fallback: Role,
     tx: tokio::sync::mpsc::UnboundedSender<Msg>,
-) {
-    // An observer the cluster does not let write a presence lease stays unannounced.
-    let mut announce = true;
-    loop {
-        if role == Role::Driver {
-            match lease::claim(&api, &release, &me).await {
-                Ok(Claim::Held(_)) => {}
-                Ok(Claim::TakenBy(d)) => {
-                    role = Role::Reviewer;
-                    let _ = tx.send(Msg::Role {
-                        role,
-                        driver: Some(d),
-                    });
+}
+
+impl Keeper {
+    /// Renews the driver's lease (while this cockpit holds it) and this participant's
+    /// presence, and reports who drives and who is present, every `RENEW_EVERY`. A driver
+    /// that cannot renew steps down before its lease can lapse: past that, another cockpit
+    /// may drive, and two must never act at once.
+    async fn keep(self, mut role: Role) {
+        // An observer the cluster does not let write a presence lease stays unannounced.
+        let mut announce = true;
+        let mut renewed = std::time::Instant::now();
+        let step_down_after =
+            Duration::from_secs(lease::LEASE_SECONDS as u64).saturating_sub(lease::RENEW_EVERY);
+        loop {
+            if role == Role::Driver {
+                match timed(lease::claim(
+                    &self.api,
+                    &self.release,
+                    &self.me,
+                    &self.instance,
+                ))
+                .await
+                {
+                    Ok(Claim::Held(_)) => renewed = std::time::Instant::now(),
+                    Ok(Claim::TakenBy(d)) => {
+                        role = self.fallback;
+                        let _ = self.tx.send(Msg::Role {
+                            role,
+                            driver: Some(d),
+                        });
+                    }
+                    Err(e) if renewed.elapsed() >= step_down_after => {
+                        tracing::error!(
+                            "could not renew the driver's lease for {:?}: {e}; stepping down",
+                            renewed.elapsed()
+                        );
+                        role = self.fallback;
+                        let _ = self.tx.send(Msg::Notice {
+                            level: crate::app::Level::Error,
+                            text: format!(
+                                "the driver's lease could not be renewed for {} s ({e}): this cockpit no longer drives, so no two act at once",
+                                renewed.elapsed().as_secs()
+                            ),
+                        });
+                        let _ = self.tx.send(Msg::Role { role, driver: None });
+                    }
+                    Err(e) => tracing::warn!("could not renew the driver's lease: {e}"),
                 }
-                Err(e) => tracing::warn!("could not renew the driver's lease: {e}"),
             }
-        }
-        if announce && let Err(e) = lease::announce(&api, &release, &me, role).await {
-            if matches!(&e, kube::Error::Api(s) if s.code == 403) {
-                tracing::info!("the cluster does not let {me} announce their presence: {e}");
-                announce = false;
-            } else {
-                tracing::warn!("could not renew the presence lease: {e}");
-            }
-        }
-        match lease::survey(&api, &release).await {
-            Ok((driver, present)) => {
-                if tx.send(Msg::Presence { driver, present }).is_err() {
-                    return;
+            if announce {
+                match timed(lease::announce(&self.api, &self.release, &self.me, role)).await {
+                    Ok(()) => {}
+                    Err(e) if e.contains("forbidden") || e.contains("403") => {
+                        tracing::info!(
+                            "the cluster does not let {} announce their presence: {e}",
+                            self.me
+                        );
+                        announce = false;
+                    }
+                    Err(e) => tracing::warn!("could not renew the presence lease: {e}"),
                 }
             }
-            Err(e) => tracing::debug!("could not read the release's leases: {e}"),
+            match timed(lease::survey(&self.api, &self.release)).await {
+                Ok((driver, present)) => {
+                    if self.tx.send(Msg::Presence { driver, present }).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => tracing::debug!("could not read the release's leases: {e}"),
+            }
+            tokio::time::sleep(lease::RENEW_EVERY).await;
         }
-        tokio::time::sleep(lease::RENEW_EVERY).await;
     }
 }

@@ -107,6 +107,9 @@ impl Shared {
     }
 }
 
+/// How long one call to the API server may take before the journal says it failed.
+const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 enum Call {
     Append {
         expected: u64,
@@ -301,7 +304,15 @@ fn spawn_worker(
                 }
             };
             runtime.block_on(async move {
-                let client = match kube::Client::try_from(config) {
+                // The calls with short timeouts: a cockpit waits on them between two
+                // frames. The watch without: it waits for news by design.
+                let mut calls_config = config.clone();
+                calls_config.connect_timeout = Some(CALL_TIMEOUT);
+                calls_config.read_timeout = Some(CALL_TIMEOUT);
+                calls_config.write_timeout = Some(CALL_TIMEOUT);
+                let clients = kube::Client::try_from(calls_config)
+                    .and_then(|calls| Ok((calls, kube::Client::try_from(config)?)));
+                let (client, watch_client) = match clients {
                     Ok(c) => c,
                     Err(e) => {
                         let _ = ready_tx.send(Err(format!("cannot build a client: {e}")));
@@ -314,7 +325,8 @@ fn spawn_worker(
                     &shared.signatures_namespace,
                 ));
                 let api: Api<ConfigMap> = Api::namespaced(client, &shared.namespace);
-                let watching = tokio::spawn(follow::run(api.clone(), shared.clone()));
+                let watch_api: Api<ConfigMap> = Api::namespaced(watch_client, &shared.namespace);
+                let watching = tokio::spawn(follow::run(watch_api, shared.clone()));
                 while let Some(call) = rx.recv().await {
                     match call {
                         Call::Append {

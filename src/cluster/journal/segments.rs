@@ -88,7 +88,14 @@ pub fn segment_name(release: &str, index: u32) -> String {
         .map(|c| if c == '_' { '-' } else { c })
         .collect();
     let dns = dns.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-    format!("release-cockpit-journal-{dns}-{index:04}")
+    if dns == release {
+        format!("release-cockpit-journal-{dns}-{index:04}")
+    } else {
+        // The version changed on its way to a name (`+build`, capitals): its hash keeps
+        // `1.2.3+b` and `1.2.3-b` apart.
+        let hash = crate::release::journal::chain::hash_line(release.as_bytes());
+        format!("release-cockpit-journal-{dns}-{}-{index:04}", &hash[..8])
+    }
 }
 
 /// The label selector that lists a release's segments.
@@ -327,8 +334,19 @@ mod tests {
         assert_eq!(label_value("1.2.3"), "1.2.3");
         assert_eq!(label_value("1.2.3-rc.1+build.5"), "1.2.3-rc.1_build.5");
         assert_eq!(
-            segment_name("1.2.3-rc.1+build.5", 2),
-            "release-cockpit-journal-1.2.3-rc.1-build.5-0002"
+            segment_name("1.2.3-rc.1", 2),
+            "release-cockpit-journal-1.2.3-rc.1-0002"
+        );
+        let built = segment_name("1.2.3-rc.1+build.5", 2);
+        assert!(
+            built.starts_with("release-cockpit-journal-1.2.3-rc.1-build.5-"),
+            "{built}"
+        );
+        assert!(built.ends_with("-0002"), "{built}");
+        assert_ne!(
+            segment_name("1.2.3+b", 1),
+            segment_name("1.2.3-b", 1),
+            "versions a name would merge stay apart"
         );
         let long = format!("1.2.3-{}", "a".repeat(80));
         assert!(label_value(&long).len() <= 63);
