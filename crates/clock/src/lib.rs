@@ -2,6 +2,7 @@
 //! run faster than the wall clock.
 
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -17,9 +18,11 @@ impl Clock for SystemClock {
     }
 }
 
-/// Simulated time running `speed` times faster than the wall clock from `start`.
+/// Simulated time running `speed` times faster than the wall clock from `start_sim`: the
+/// present for a fresh demo, or the time a saved sandbox had reached, to resume from it.
 pub struct ScaledClock {
-    start_wall: DateTime<Utc>,
+    /// Monotonic, so simulated time never steps back when the system clock is set back.
+    start_wall: Instant,
     start_sim: DateTime<Utc>,
     speed: f64,
 }
@@ -27,7 +30,7 @@ pub struct ScaledClock {
 impl ScaledClock {
     pub fn new(start_sim: DateTime<Utc>, speed: f64) -> Self {
         Self {
-            start_wall: Utc::now(),
+            start_wall: Instant::now(),
             start_sim,
             speed,
         }
@@ -36,8 +39,8 @@ impl ScaledClock {
 
 impl Clock for ScaledClock {
     fn now(&self) -> DateTime<Utc> {
-        let elapsed = Utc::now() - self.start_wall;
-        let scaled = elapsed.num_microseconds().unwrap_or(i64::MAX) as f64 * self.speed;
+        let elapsed = self.start_wall.elapsed();
+        let scaled = elapsed.as_micros() as f64 * self.speed;
         self.start_sim + Duration::microseconds(scaled as i64)
     }
 }
