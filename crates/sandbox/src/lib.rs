@@ -19,6 +19,7 @@ pub mod logs;
 pub mod naming;
 pub mod output;
 pub mod patch;
+pub mod persist;
 mod protobuf;
 pub mod resources;
 pub mod reviews;
@@ -91,9 +92,14 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new(clock: Arc<dyn Clock>) -> Arc<Self> {
+        Self::with_store(clock, Store::new())
+    }
+
+    /// A sandbox on objects it already has (a saved state, `persist::restore`).
+    pub fn with_store(clock: Arc<dyn Clock>, store: Store) -> Arc<Self> {
         let (drop_watches, _) = broadcast::channel(16);
         Arc::new(Self {
-            store: Mutex::new(Store::new()),
+            store: Mutex::new(store),
             controller_memory: Mutex::new(controllers::Memory::default()),
             clock,
             faults: Mutex::new(Faults::default()),

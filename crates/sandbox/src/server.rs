@@ -1,7 +1,9 @@
 //! Serving the sandbox: HTTP and HTTPS on one loopback port (restartable on that port,
-//! state kept), and the controller loop that runs on every write and on a short timer.
+//! state kept), the controller loop that runs on every write and on a short timer, and,
+//! for a sandbox whose state lives in a directory, the task that saves it (`persist`).
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -11,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::persist::{Durable, Persister};
 use super::tls::PlainOrTls;
 use super::{Sandbox, api};
 
@@ -22,6 +25,7 @@ pub struct Running {
     pub sandbox: Arc<Sandbox>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    persister: Option<Persister>,
 }
 
 impl Running {
@@ -44,18 +48,30 @@ impl Running {
         }
     }
 
-    /// Stops serving and the controllers; waits for both.
+    /// Stops serving and the controllers; waits for both, then saves a persisted
+    /// sandbox's state one last time.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.sandbox.drop_watches.send(());
         for t in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }
+        if let Some(p) = self.persister {
+            // Nobody is left to tell: each write was answered only once saved.
+            let _ = p.finish(&self.sandbox).await;
+        }
     }
 }
 
-fn router(sb: Arc<Sandbox>) -> Router {
-    Router::new().fallback(api::handle).with_state(sb)
+fn router(sb: Arc<Sandbox>, durable: Option<Arc<Durable>>) -> Router {
+    let api = Router::new().fallback(api::handle).with_state(sb);
+    match durable {
+        Some(d) => api.layer(axum::middleware::from_fn_with_state(
+            d,
+            super::persist::answer_once_saved,
+        )),
+        None => api,
+    }
 }
 
 async fn bind(addr: SocketAddr) -> TcpListener {
@@ -82,8 +98,33 @@ pub async fn start_seeded(
 /// Binds `listen` (port 0 picks a free one) and serves until stopped.
 pub async fn start(sb: Arc<Sandbox>, listen: SocketAddr) -> std::io::Result<Running> {
     let listener = TcpListener::bind(listen).await?;
-    let addr = listener.local_addr()?;
     let (stop, stop_rx) = watch::channel(false);
+    serve(sb, listener, stop, stop_rx, None)
+}
+
+/// `start`, with the sandbox's state saved in `dir` as it changes, and a write answered
+/// once it is saved: start it from `persist::load` of the same dir to go on after a stop.
+/// Nothing is written when `listen` cannot be bound.
+pub async fn start_persisted(
+    sb: Arc<Sandbox>,
+    listen: SocketAddr,
+    dir: &Path,
+) -> std::io::Result<Running> {
+    let listener = TcpListener::bind(listen).await?;
+    let (stop, stop_rx) = watch::channel(false);
+    let persister = Persister::start(&sb, dir, stop_rx.clone()).await?;
+    serve(sb, listener, stop, stop_rx, Some(persister))
+}
+
+fn serve(
+    sb: Arc<Sandbox>,
+    listener: TcpListener,
+    stop: watch::Sender<bool>,
+    stop_rx: watch::Receiver<bool>,
+    persister: Option<Persister>,
+) -> std::io::Result<Running> {
+    let addr = listener.local_addr()?;
+    let durable = persister.as_ref().map(Persister::durable);
 
     let server_sb = sb.clone();
     let mut server_stop = stop_rx.clone();
@@ -108,7 +149,8 @@ pub async fn start(sb: Arc<Sandbox>, listen: SocketAddr) -> std::io::Result<Runn
                 let _ = restart_sb.drop_watches.send(());
             };
             let l = PlainOrTls::new(l, addr, server_sb.tls());
-            let serve = axum::serve(l, router(sb)).with_graceful_shutdown(shutdown);
+            let serve =
+                axum::serve(l, router(sb, durable.clone())).with_graceful_shutdown(shutdown);
             let _ = tokio::time::timeout_at(
                 tokio::time::Instant::now() + Duration::from_secs(3600 * 24 * 365),
                 serve,
@@ -145,5 +187,6 @@ pub async fn start(sb: Arc<Sandbox>, listen: SocketAddr) -> std::io::Result<Runn
         sandbox: sb,
         stop,
         tasks: vec![server, controllers],
+        persister,
     })
 }

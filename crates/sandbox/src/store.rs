@@ -112,6 +112,29 @@ impl Store {
         }
     }
 
+    /// A store that goes on from saved state, as an API server after a restart: the
+    /// counters where the save left them, and no history, so a watch from before the
+    /// restart gets 410 Expired and relists.
+    pub fn restored(rv: u64, uids: u64, objects: BTreeMap<Key, Value>) -> Self {
+        Self {
+            rv,
+            objects,
+            compacted_to: rv,
+            uids,
+            ..Self::new()
+        }
+    }
+
+    /// Every object with the key it is kept under, for a snapshot.
+    pub fn objects(&self) -> impl Iterator<Item = (&Key, &Value)> {
+        self.objects.iter()
+    }
+
+    /// How many uids were handed out: a restored store must not hand them out again.
+    pub fn uids_issued(&self) -> u64 {
+        self.uids
+    }
+
     pub fn resource_version(&self) -> u64 {
         self.rv
     }

@@ -1,6 +1,6 @@
 //! The sandbox's own tests, as one binary: its controllers on a manual clock, its HTTP
 //! surface (every Status error, fuzzed requests), kube-rs watchers and reflectors, and the
-//! real kubectl as a conformance client.
+//! real kubectl as a conformance client, and its state saved and restored.
 
 // Tests and benches stop at the first surprise: unwrap is how they say so.
 #![allow(clippy::unwrap_used)]
@@ -10,6 +10,7 @@ mod controllers;
 mod http;
 mod kube;
 mod kubectl;
+mod persist;
 
 /// An HTTP client builder with rustls' ring provider in place (reqwest is built without
 /// one of its own; see the root Cargo.toml).
