@@ -27,6 +27,8 @@ pub struct LocalCluster {
     pub kubeconfig: std::path::PathBuf,
     /// Base URL of each environment's simulated service.
     pub services: std::collections::BTreeMap<String, String>,
+    /// What the cluster has to tell once the cockpit is open (the demo: how to join it).
+    pub notices: Vec<(Level, String)>,
     pub stop: futures_util::future::BoxFuture<'static, ()>,
 }
 
@@ -162,7 +164,7 @@ pub fn launch(mut l: Launch) -> CmdResult {
         .build()?;
     runtime.block_on(async move {
         // The demo's cluster runs in this process, on loopback, for as long as the cockpit.
-        let local = match start_local {
+        let mut local = match start_local {
             Some(start) => Some(
                 start(l.clock.clone(), l.state.root().to_path_buf())
                     .await
@@ -254,6 +256,10 @@ pub fn launch(mut l: Launch) -> CmdResult {
                 }
             }
             None => rt.process(&mut app, Msg::NoRelease { releases }),
+        }
+        let notices = local.as_mut().map(|c| std::mem::take(&mut c.notices));
+        for (level, text) in notices.into_iter().flatten() {
+            rt.process(&mut app, Msg::Notice { level, text });
         }
         let result = event_loop::run(app, rt, tx, rx, l.clock).await;
         if let Some(local) = local {

@@ -1,21 +1,38 @@
 //! `demo`: the cockpit on the embedded default procedure, in a state dir of its own, with
-//! release 1.2.3 ready to walk through.
+//! release 1.2.3 ready to walk through. Its cluster is a sandbox in this process whose
+//! state is saved in the state dir, so a restart (or a `kill -9`) goes on where it was;
+//! the release's journal lives in that cluster, where a second cockpit can join it.
 
-use std::path::PathBuf;
+mod cluster;
+mod join;
+
 use std::sync::Arc;
 
-use cockpit_sandbox::service::Services;
-use cockpit_sandbox::{kubeconfig, seed, server};
+use cockpit_sandbox::persist;
 
-use super::cockpit::{Launch, LocalCluster, launch};
+use super::cockpit::{Launch, launch};
 use super::{CmdResult, apply_contexts, environment, operator, usage};
 use crate::cli::Common;
 use crate::config::Config;
+use crate::config::journal::JournalPlace;
 use crate::release::clock::{Clock, ScaledClock};
 use crate::release::store::{StateDir, default_root};
 
 pub const DEMO_RELEASE: &str = "1.2.3";
 const DEMO_MARKER: &str = ".release-cockpit-demo";
+/// Where the journal is kept: production's cluster, as a team would keep it.
+const JOURNAL_ENVIRONMENT: &str = "production";
+
+/// Who may approve in the demo, by the sandbox's groups: (role, group). The demo's own
+/// config and the one written for cockpits that join it both come from here, so every
+/// cockpit on the release asks the same rules.
+const APPROVERS: &[(&str, &str)] = &[
+    ("team_lead", "release-engineers"),
+    ("engineer", "reviewers"),
+    ("on_call", "on-call"),
+    ("engineering_manager", "release-engineers"),
+    ("cto", "release-engineers"),
+];
 
 pub fn run(common: &Common, speed: f64, fresh: bool) -> CmdResult {
     if !(speed.is_finite() && speed > 0.0 && speed <= 10_000.0) {
@@ -26,11 +43,18 @@ pub fn run(common: &Common, speed: f64, fresh: bool) -> CmdResult {
     let mut config = Config::embedded();
     apply_contexts(common, &mut config)?;
     demo_access(&mut config);
+    config.journal = JournalPlace::Cluster {
+        environment: JOURNAL_ENVIRONMENT.into(),
+        namespace: JOURNAL_ENVIRONMENT.into(),
+        signatures_namespace: JOURNAL_ENVIRONMENT.into(),
+    };
     let env = environment(common, &config)?;
     let root = common
         .state_dir
         .clone()
         .unwrap_or_else(|| default_root().join("demo"));
+    // The join commands name it from any directory.
+    let root = std::path::absolute(&root).unwrap_or(root);
     // The demo marks its state dir, so it never writes into (or wipes) a real one.
     let marker = root.join(DEMO_MARKER);
     let has_content = std::fs::read_dir(&root).is_ok_and(|mut d| d.next().is_some());
@@ -46,12 +70,25 @@ pub fn run(common: &Common, speed: f64, fresh: bool) -> CmdResult {
     }
     std::fs::create_dir_all(&root)
         .and_then(|_| std::fs::write(&marker, b"release-cockpit demo state\n"))
+        .and_then(|_| join::write_shared_config(&root, APPROVERS).map(drop))
         .map_err(|e| {
             usage(format!(
                 "the demo state dir {} is not writable: {e}",
                 root.display()
             ))
         })?;
+    // A saved cluster that cannot be read is someone's work: say so, never reseed over it.
+    let saved = persist::load(&cluster::sandbox_dir(&root)).map_err(|e| {
+        usage(format!(
+            "the demo's cluster cannot be restored: {e} (demo --fresh starts over)"
+        ))
+    })?;
+    // The cockpit and its sandbox run on one clock; after a restart it goes on from the
+    // time the sandbox saved, so journal times never go back.
+    let clock: Arc<dyn Clock> = match &saved {
+        Some(s) => Arc::new(s.resumed_clock(speed)),
+        None => Arc::new(ScaledClock::new(chrono::Utc::now(), speed)),
+    };
     let state = StateDir::new(root);
     let release = state
         .current()
@@ -62,10 +99,10 @@ pub fn run(common: &Common, speed: f64, fresh: bool) -> CmdResult {
         state,
         operator: operator(common),
         kubeconfig: None,
-        release: Some(release),
+        release: Some(release.clone()),
         create_as: None,
-        clock: Arc::new(ScaledClock::new(chrono::Utc::now(), speed)),
-        local_cluster: Some(Box::new(start_sandbox)),
+        clock,
+        local_cluster: Some(cluster::starter(saved, release)),
         speed,
         observe: common.observe,
     })
@@ -75,54 +112,14 @@ pub fn run(common: &Common, speed: f64, fresh: bool) -> CmdResult {
 /// so one person can walk a release alone (each such approval says who entered it).
 fn demo_access(config: &mut Config) {
     use crate::config::access::Principal;
-    let group = |g: &str| vec![Principal::Group(format!("release-cockpit:{g}"))];
     config.access.proxy_approvals = true;
-    config.access.approvers = [
-        ("team_lead", group("release-engineers")),
-        ("engineer", group("reviewers")),
-        ("on_call", group("on-call")),
-        ("engineering_manager", group("release-engineers")),
-        ("cto", group("release-engineers")),
-    ]
-    .into_iter()
-    .map(|(role, who)| (role.to_string(), who))
-    .collect();
-}
-
-/// The demo's cluster: the sandbox and its simulated services, on loopback, for as long as
-/// the cockpit runs.
-fn start_sandbox(
-    clock: Arc<dyn Clock>,
-    state_root: PathBuf,
-) -> futures_util::future::BoxFuture<'static, Result<LocalCluster, String>> {
-    Box::pin(async move {
-        let running = server::start_seeded(clock, "127.0.0.1:0".parse().expect("loopback"))
-            .await
-            .map_err(|e| format!("cannot start the sandbox cluster: {e}"))?;
-        let services = Services::start(running.sandbox.clone())
-            .await
-            .map_err(|e| format!("cannot start the simulated services: {e}"))?;
-        let kubeconfig_path = state_root.join("sandbox.kubeconfig");
-        let contexts: Vec<(&str, &str)> = seed::ENVIRONMENTS
-            .iter()
-            .map(|(ns, _)| (*ns, *ns))
-            .collect();
-        kubeconfig::write(
-            &kubeconfig_path,
-            &running.kubeconfig_server(),
-            &contexts,
-            running.sandbox.users(),
-        )
-        .map_err(|e| format!("cannot write {}: {e}", kubeconfig_path.display()))?;
-        tracing::info!(api = %running.url(), "sandbox cluster started");
-        Ok(LocalCluster {
-            api: running.url(),
-            kubeconfig: kubeconfig_path,
-            services: services.urls.clone(),
-            stop: Box::pin(async move {
-                services.stop().await;
-                running.stop().await;
-            }),
+    config.access.approvers = APPROVERS
+        .iter()
+        .map(|(role, group)| {
+            (
+                role.to_string(),
+                vec![Principal::Group(join::group_name(group))],
+            )
         })
-    })
+        .collect();
 }
