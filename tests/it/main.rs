@@ -18,6 +18,7 @@ mod cluster_watch;
 mod cockpit_deploy;
 mod config_errors;
 mod config_example;
+mod e2e_demo_restart;
 mod e2e_deploy;
 mod e2e_shared;
 mod e2e_soak;
