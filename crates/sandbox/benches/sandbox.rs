@@ -1,5 +1,6 @@
 //! The sandbox under load: watch fan-out latency and throughput with 2,000 pods and five
-//! watchers, one controller pass over 2,000 pods, and the memory 2,000 pods take.
+//! watchers, one controller pass over 2,000 pods, the memory 2,000 pods take, and what
+//! saving and restoring its state costs (the demo's seeded cluster, and 2,000 pods).
 //!
 //! cargo bench --bench sandbox            (prints figures; `-- --quick` for fewer rounds)
 
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 use cockpit_clock::{Clock, SystemClock};
 use cockpit_sandbox::resources::lookup;
 use cockpit_sandbox::store::WriteTo;
-use cockpit_sandbox::{Sandbox, controllers, seed, server};
+use cockpit_sandbox::{Sandbox, controllers, persist, seed, server};
 use serde_json::json;
 
 const PODS: usize = 2_000;
@@ -48,6 +49,7 @@ async fn main() {
     let quick = std::env::args().any(|a| a == "--quick" || a == "--test");
     let rounds = if quick { 1 } else { 3 };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    snapshots_of_the_seeded_cluster(&clock, if quick { 5 } else { 50 });
     let rss_before = rss_kib();
     let sb = Sandbox::new(clock.clone());
     seed::populate(&mut sb.store(), clock.now());
@@ -88,6 +90,21 @@ async fn main() {
         first_pass.as_secs_f64() * 1e3,
         idle_pass.as_secs_f64() * 1e3
     );
+    let dir = tempfile::tempdir().unwrap();
+    let save = Instant::now();
+    let saved = persist::save(&sb, dir.path()).unwrap();
+    let save = save.elapsed();
+    let load = Instant::now();
+    let restored = persist::restore(clock.clone(), persist::load(dir.path()).unwrap().unwrap());
+    let load = load.elapsed();
+    println!(
+        "  snapshot: {} KiB saved in {:.1} ms (fsync included), loaded and restored in {:.1} ms ({} objects)",
+        saved.bytes / 1024,
+        save.as_secs_f64() * 1e3,
+        load.as_secs_f64() * 1e3,
+        restored.store().len()
+    );
+    drop(restored);
 
     // The fan-out is measured without the controllers' own writes in between.
     sb.controllers_paused.store(true, Ordering::SeqCst);
@@ -165,6 +182,33 @@ async fn main() {
         );
     }
     running.stop().await;
+}
+
+/// What the demo pays to save its cluster after a write, and to start from the save.
+fn snapshots_of_the_seeded_cluster(clock: &Arc<dyn Clock>, rounds: usize) {
+    let sb = Sandbox::new(clock.clone());
+    seed::populate(&mut sb.store(), clock.now());
+    let dir = tempfile::tempdir().unwrap();
+    let mut times = Vec::with_capacity(rounds);
+    let mut bytes = 0;
+    for _ in 0..rounds {
+        let t = Instant::now();
+        bytes = persist::save(&sb, dir.path()).unwrap().bytes;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let load = Instant::now();
+    let restored = persist::restore(clock.clone(), persist::load(dir.path()).unwrap().unwrap());
+    let load = load.elapsed();
+    println!(
+        "the demo's seeded cluster ({} objects): snapshot {} KiB, saved in p50 {:.2} ms, max {:.2} ms \
+         ({rounds} saves, fsync included); loaded and restored in {:.2} ms",
+        restored.store().len(),
+        bytes / 1024,
+        percentile(&times, 0.5),
+        times.last().copied().unwrap_or(0.0),
+        load.as_secs_f64() * 1e3
+    );
 }
 
 /// An HTTP client with rustls' ring provider in place (reqwest is built without one).
