@@ -356,34 +356,34 @@ pub(crate) async fn answer_once_saved(
     }
 }
 
-/// The task that keeps a running sandbox's snapshot current.
+/// The task that keeps a running sandbox's snapshot current. It has a stop of its own:
+/// it must go on answering the writes in flight while the server drains them.
 pub(crate) struct Persister {
     dir: PathBuf,
     durable: Arc<Durable>,
     task: JoinHandle<()>,
+    stop: watch::Sender<bool>,
 }
 
 impl Persister {
     /// Saves once before anything is served (a restored sandbox's new counters must be
-    /// on disk before it hands out a number), then keeps saving until `stop`.
-    pub(crate) async fn start(
-        sb: &Arc<Sandbox>,
-        dir: &Path,
-        stop: watch::Receiver<bool>,
-    ) -> io::Result<Self> {
+    /// on disk before it hands out a number), then keeps saving until `finish`.
+    pub(crate) async fn start(sb: &Arc<Sandbox>, dir: &Path) -> io::Result<Self> {
         let durable = Durable::new();
         let first = durable.save_now(sb, dir).await?;
+        let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(keep_saving(
             sb.clone(),
             dir.to_path_buf(),
             durable.clone(),
-            stop,
+            stop_rx,
             first.resource_version,
         ));
         Ok(Self {
             dir: dir.to_path_buf(),
             durable,
             task,
+            stop,
         })
     }
 
@@ -393,6 +393,7 @@ impl Persister {
 
     /// Once the server and the controllers have stopped: the last save, with everything.
     pub(crate) async fn finish(self, sb: &Arc<Sandbox>) -> io::Result<Saved> {
+        let _ = self.stop.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
         self.durable.save_now(sb, &self.dir).await
     }

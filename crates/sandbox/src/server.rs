@@ -56,8 +56,9 @@ impl Running {
         for t in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }
+        // Saving went on meanwhile, so the writes the server drained were answered; a
+        // failure of the last save has nobody left to tell.
         if let Some(p) = self.persister {
-            // Nobody is left to tell: each write was answered only once saved.
             let _ = p.finish(&self.sandbox).await;
         }
     }
@@ -98,8 +99,7 @@ pub async fn start_seeded(
 /// Binds `listen` (port 0 picks a free one) and serves until stopped.
 pub async fn start(sb: Arc<Sandbox>, listen: SocketAddr) -> std::io::Result<Running> {
     let listener = TcpListener::bind(listen).await?;
-    let (stop, stop_rx) = watch::channel(false);
-    serve(sb, listener, stop, stop_rx, None)
+    serve(sb, listener, None)
 }
 
 /// `start`, with the sandbox's state saved in `dir` as it changes, and a write answered
@@ -111,19 +111,17 @@ pub async fn start_persisted(
     dir: &Path,
 ) -> std::io::Result<Running> {
     let listener = TcpListener::bind(listen).await?;
-    let (stop, stop_rx) = watch::channel(false);
-    let persister = Persister::start(&sb, dir, stop_rx.clone()).await?;
-    serve(sb, listener, stop, stop_rx, Some(persister))
+    let persister = Persister::start(&sb, dir).await?;
+    serve(sb, listener, Some(persister))
 }
 
 fn serve(
     sb: Arc<Sandbox>,
     listener: TcpListener,
-    stop: watch::Sender<bool>,
-    stop_rx: watch::Receiver<bool>,
     persister: Option<Persister>,
 ) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
+    let (stop, stop_rx) = watch::channel(false);
     let durable = persister.as_ref().map(Persister::durable);
 
     let server_sb = sb.clone();

@@ -210,6 +210,45 @@ async fn a_write_is_on_disk_before_it_is_answered() {
     running.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_in_flight_at_stop_is_saved_and_answered_without_holding_the_stop_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (running, _) = start_in(dir.path(), SPEED).await;
+    let http = client(&running);
+    let slow = http
+        .post(format!("{}/_sandbox/faults/latency", running.url()))
+        .json(&json!({"ms": 300}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(slow.status(), 200);
+    let url = format!("{}{CONFIGMAPS}", running.url());
+    let write = tokio::spawn(async move {
+        http.post(url)
+            .json(&json!({"metadata": {"name": "in-flight"}}))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stopping = std::time::Instant::now();
+    running.stop().await;
+    assert!(
+        stopping.elapsed() < Duration::from_secs(2),
+        "the stop waited {:?} on a write that waited on a save",
+        stopping.elapsed()
+    );
+    assert_eq!(write.await.unwrap().unwrap(), 201);
+    let saved = reload(dir.path());
+    let restored = persist::restore(Arc::new(ManualClock::new(saved.simulated_time())), saved);
+    assert!(
+        restored
+            .store()
+            .get("configmaps", "staging", "in-flight")
+            .is_some()
+    );
+}
+
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
 }
