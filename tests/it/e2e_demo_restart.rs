@@ -3,6 +3,7 @@
 //! the same release (its journal is in the sandbox's ConfigMaps) and the same rollout under
 //! way, follows it to its end without a second PATCH of the Deployment, and simulated time
 //! goes on from where it was: every entry after the restart is later than every one before.
+//! And a demo whose port another program took while it was down says so and moves.
 //!
 //! tmux is required: if it is not on PATH these tests fail, they never skip.
 
@@ -245,5 +246,47 @@ fn the_demo_killed_mid_rollout_resumes_it_without_a_second_patch_and_time_goes_o
 
     tmux.press("q");
     let (code, screen) = tmux.wait_for_exit("restarted");
+    assert_eq!(code, 0, "{}", framed(&screen));
+}
+
+#[test]
+fn a_demo_whose_port_was_taken_says_so_and_serves_on_another() {
+    let tmux = Tmux::start("demo-port", WIDTH, HEIGHT, Capture::Joined);
+    let state = tmux.state_dir();
+    let demo = |run: &str, flags: &str| {
+        format!(
+            "release-cockpit --state-dir '{}' demo {flags}; {}",
+            state.display(),
+            exit_marker(run)
+        )
+    };
+    tmux.type_line(&demo("first", "--fresh"));
+    tmux.wait_for_text("as the reviewer: release-cockpit --config");
+    tmux.press("q");
+    let (code, screen) = tmux.wait_for_exit("first");
+    assert_eq!(code, 0, "{}", framed(&screen));
+    let port = sandbox_port(&state);
+    // Another program on loopback holds the port while the demo is down.
+    let _holder = std::net::TcpListener::bind(("127.0.0.1", port))
+        .unwrap_or_else(|e| panic!("bind 127.0.0.1:{port} as another program would: {e}"));
+
+    tmux.type_line(&demo("moved", ""));
+    tmux.wait_for_text(&format!(
+        "the demo's cluster port {port} is taken; it listens on"
+    ));
+    tmux.wait_for_text("the demo's cluster goes on from where it was saved");
+    let moved = sandbox_port(&state);
+    assert_ne!(moved, port);
+    let kubeconfig = std::fs::read_to_string(state.join("sandbox.kubeconfig")).unwrap();
+    assert!(
+        kubeconfig.contains(&format!("https://127.0.0.1:{moved}")),
+        "the kubeconfig names the new port:\n(server lines) {:?}",
+        kubeconfig
+            .lines()
+            .filter(|l| l.contains("server:"))
+            .collect::<Vec<_>>()
+    );
+    tmux.press("q");
+    let (code, screen) = tmux.wait_for_exit("moved");
     assert_eq!(code, 0, "{}", framed(&screen));
 }
