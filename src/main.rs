@@ -15,7 +15,13 @@ fn main() {
     let result = match cli.command {
         None => commands::cockpit::run(&cli.common, release, cli.release_type.as_deref()),
         #[cfg(feature = "sandbox")]
-        Some(Cmd::Demo { speed, fresh }) => commands::demo::run(&cli.common, speed, fresh),
+        Some(Cmd::Demo { speed, fresh }) => commands::demo::run(
+            &cli.common,
+            release,
+            cli.release_type.as_deref(),
+            speed,
+            fresh,
+        ),
         Some(Cmd::Status { json }) => commands::status::run(&cli.common, release, json),
         Some(Cmd::Audit { json, verify }) => {
             commands::audit::run(&cli.common, release, json, verify)

@@ -135,21 +135,17 @@ fn the_demo_killed_mid_rollout_resumes_it_without_a_second_patch_and_time_goes_o
         )
     };
 
-    tmux.type_line(&demo("killed", "--fresh"));
+    // A release whose image starts slowly, walked to its staging deploy with the keys.
+    tmux.type_line(&demo("killed", &format!("--release {VERSION} --fresh")));
     tmux.wait_for("the demo's release and its sandbox rollout", |s| {
-        s.contains("release 1.2.3 regular") && rolled_out_to(s, "deal-scout-api:1.2.2")
+        s.contains(&format!("release {VERSION} regular"))
+            && rolled_out_to(s, "deal-scout-api:1.2.2")
     });
     tmux.wait_for_text("as the reviewer: release-cockpit --config");
     let port = sandbox_port(&state);
     // Simulated time runs ahead of the wall clock meanwhile, 9 s a second: far enough for
     // a restart whose clock started afresh from the wall clock to show as time going back.
     std::thread::sleep(Duration::from_secs(3));
-    // A release whose image starts slowly, walked to its staging deploy with the keys.
-    tmux.press("n");
-    tmux.wait_for_text("Version (semver");
-    tmux.type_line(VERSION);
-    tmux.pick(&format!("Release type of {VERSION}"), "Regular Release");
-    tmux.wait_for_text(&format!("release {VERSION} regular"));
     for _ in 0..5 {
         tmux.press("j");
         tmux.press("Space");
@@ -190,6 +186,7 @@ fn the_demo_killed_mid_rollout_resumes_it_without_a_second_patch_and_time_goes_o
     );
     let last_before = before.iter().map(at).max().expect("entries");
 
+    // Without --release: the demo opens the release it was on.
     tmux.type_line(&demo("restarted", ""));
     tmux.wait_for_text("the demo's cluster goes on from where it was saved");
     tmux.wait_for_text("was in flight when the cockpit stopped; reconciling with the cluster");

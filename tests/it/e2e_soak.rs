@@ -85,20 +85,17 @@ fn error_rate(screen: &str) -> Option<(f64, String)> {
 fn the_errors_release_fires_the_trigger_and_one_key_rolls_it_back() {
     let started = Instant::now();
     let tmux = Tmux::start("errors", WIDTH, HEIGHT, Capture::Rows);
+    // A new emergency release: one approval, no staging, straight to production. The demo
+    // keeps its journal in the cluster, where a cockpit stays on the release it opened:
+    // the demo starts on this one.
     tmux.type_line(&format!(
-        "release-cockpit demo --fresh --speed 60 --state-dir '{}'; echo EXITED-demo:$?",
+        "release-cockpit --type emergency --release {VERSION} demo --fresh --speed 60 \
+         --state-dir '{}'; echo EXITED-demo:$?",
         tmux.state_dir().display()
     ));
     tmux.wait_for("the demo's release and its staging rollout", |s| {
-        s.contains("release 1.2.3 regular") && rolled_out_to(s, "staging", PREVIOUS)
+        s.contains(&format!("release {VERSION} emergency")) && rolled_out_to(s, "staging", PREVIOUS)
     });
-
-    // A new emergency release: one approval, no staging, straight to production.
-    tmux.press("n");
-    tmux.wait_for_text("Version (semver");
-    tmux.type_line(VERSION);
-    tmux.pick(&format!("Release type of {VERSION}"), "Emergency Release");
-    tmux.wait_for_text(&format!("release {VERSION} emergency"));
     tmux.press("a");
     tmux.pick(&format!("Approve {VERSION} as"), "CTO (cto)");
     // The demo's cockpit is the sandbox's release engineer, as its API server says, whose

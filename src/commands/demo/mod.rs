@@ -16,7 +16,7 @@ use crate::cli::Common;
 use crate::config::Config;
 use crate::config::journal::JournalPlace;
 use crate::release::clock::{Clock, ScaledClock};
-use crate::release::store::{StateDir, default_root};
+use crate::release::store::{StateDir, default_root, parse_version};
 
 pub const DEMO_RELEASE: &str = "1.2.3";
 const DEMO_MARKER: &str = ".release-cockpit-demo";
@@ -34,12 +34,25 @@ const APPROVERS: &[(&str, &str)] = &[
     ("cto", "release-engineers"),
 ];
 
-pub fn run(common: &Common, speed: f64, fresh: bool) -> CmdResult {
+/// `release`, `create_as`: `--release` and `--type`. A cockpit on a shared journal opens
+/// one release for as long as it runs (its roles are taken for it), so another release
+/// of the demo is opened by starting the demo on it.
+pub fn run(
+    common: &Common,
+    release: Option<&str>,
+    create_as: Option<&str>,
+    speed: f64,
+    fresh: bool,
+) -> CmdResult {
     if !(speed.is_finite() && speed > 0.0 && speed <= 10_000.0) {
         return Err(usage(format!(
             "--speed {speed} is out of range (above 0, at most 10000)"
         )));
     }
+    let asked = release
+        .map(parse_version)
+        .transpose()
+        .map_err(|e| usage(e.to_string()))?;
     let mut config = Config::embedded();
     apply_contexts(common, &mut config)?;
     demo_access(&mut config);
@@ -90,8 +103,8 @@ pub fn run(common: &Common, speed: f64, fresh: bool) -> CmdResult {
         None => Arc::new(ScaledClock::new(chrono::Utc::now(), speed)),
     };
     let state = StateDir::new(root);
-    let release = state
-        .current()
+    let release = asked
+        .or_else(|| state.current())
         .unwrap_or_else(|| semver::Version::parse(DEMO_RELEASE).expect("valid"));
     launch(Launch {
         config,
@@ -100,7 +113,7 @@ pub fn run(common: &Common, speed: f64, fresh: bool) -> CmdResult {
         operator: operator(common),
         kubeconfig: None,
         release: Some(release.clone()),
-        create_as: None,
+        create_as: create_as.map(String::from),
         clock,
         local_cluster: Some(cluster::starter(saved, release)),
         speed,
