@@ -122,9 +122,11 @@ impl Snapshot {
     }
 
     /// The clock to give the restored sandbox (and whoever shares its time): simulated
-    /// time goes on from where it was saved, at `speed`.
+    /// time goes on from where it was saved, at `speed`, or from the wall clock's now if
+    /// that is later (at speed 1, after the demo was down a while): never back, and at
+    /// speed 1 in step with the wall-clock cockpits that joined the release.
     pub fn resumed_clock(&self, speed: f64) -> ScaledClock {
-        ScaledClock::new(self.simulated_time, speed)
+        ScaledClock::new(self.simulated_time.max(Utc::now()), speed)
     }
 }
 
