@@ -209,7 +209,7 @@ async fn cockpit(
     let opened = rt.open_journal(&v, "regular").unwrap();
     let folded = opened.state.events;
     rt.set_journal("7.0.0", opened.journal, folded);
-    if let Some(role) = rt.take_role(false).await {
+    if let Some(role) = rt.take_role(false, false).await {
         rt.process(&mut app, role);
     }
     rt.process(

@@ -28,6 +28,7 @@ pub(super) fn event_name(event: &Event) -> &'static str {
         Event::TriggerFired { .. } => "rollback trigger",
         Event::AutoRollbackSet { .. } => "auto-rollback switch",
         Event::AutoRollbackFired { .. } => "auto-rollback",
+        Event::DriverTookOver { .. } => "driver change",
         Event::Concluded { .. } => "release verdict",
     }
 }
@@ -38,6 +39,7 @@ pub(super) fn level_of(event: &Event) -> Level {
         Event::ActionFinished { outcome, .. } if !outcome.ok => Level::Error,
         Event::CheckpointRecorded { snapshot } if !snapshot.passed => Level::Warn,
         Event::TriggerFired { .. } | Event::AutoRollbackFired { .. } => Level::Error,
+        Event::DriverTookOver { .. } => Level::Warn,
         _ => Level::Info,
     }
 }
@@ -135,6 +137,10 @@ pub(super) fn describe(app: &App, entry: &Entry) -> String {
         Event::AutoRollbackFired { trigger } => {
             format!("AUTO-ROLLBACK fired on: {}", trigger.title())
         }
+        Event::DriverTookOver { from, reason } => match from {
+            Some(from) => format!("{by} took over driving from {from}: {reason}"),
+            None => format!("{by} took over driving: {reason}"),
+        },
         Event::AutoRollbackSet { armed } => format!(
             "{by} {} auto-rollback",
             if *armed { "armed" } else { "disarmed" }

@@ -62,10 +62,12 @@ pub fn refusal(app: &App, event: &Event) -> Option<String> {
     }
 }
 
-/// This cockpit's role as the driver's lease decided it; `true` when it has just become
-/// the driver (and must follow what the journal has in flight).
-pub fn on_role(app: &mut App, role: Role, driver: Option<Driver>) -> bool {
+/// This cockpit's role as the driver's lease decided it; when it has just become the
+/// driver (it took a lapsed lease over), the takeover to journal: then it follows what
+/// the journal has in flight.
+pub fn on_role(app: &mut App, role: Role, driver: Option<Driver>) -> Option<Event> {
     let was = app.role;
+    let before = app.driver.clone();
     app.role = role;
     let drives = who_drives(driver.as_ref(), Utc::now());
     let driver_is_me = driver
@@ -90,8 +92,45 @@ pub fn on_role(app: &mut App, role: Role, driver: Option<Driver>) -> bool {
         Level::Info
     };
     app.log(level, text);
-    role == Role::Driver && was != Role::Driver
+    if role != Role::Driver || was == Role::Driver {
+        return None;
+    }
+    let from = before.as_ref().map(|d| d.name.clone());
+    let reason = match &before {
+        Some(d) => format!(
+            "{}'s lease lapsed at {} (no renewal for {} s)",
+            d.name,
+            (d.renewed + chrono::Duration::seconds(d.seconds)).format("%H:%M:%S UTC"),
+            d.seconds
+        ),
+        None => "nobody held the driver's lease".to_string(),
+    };
+    Some(Event::DriverTookOver { from, reason })
 }
+
+/// Whether this participant may take over a lapsed driver's lease: the on-call (whoever
+/// may approve as `on_call`), or anyone where the procedure has no such role.
+pub fn may_take_over(app: &App) -> bool {
+    if app.role == Role::Observer {
+        return false;
+    }
+    if !app.config.roles.0.contains_key(TAKEOVER_ROLE) {
+        return true;
+    }
+    let me = &app.identity;
+    !matches!(
+        crate::release::rules::approval::may_approve(
+            &app.config.access,
+            TAKEOVER_ROLE,
+            &me.author.name,
+            Some(&me.groups),
+        ),
+        crate::release::rules::approval::MayApprove::No { .. }
+    )
+}
+
+/// The procedure's role whose holders may take a lapsed release over.
+const TAKEOVER_ROLE: &str = "on_call";
 
 /// The leases as they stand: who drives, who is present. A driver that finds another name
 /// on the driver's lease has lost it (its renewals failed for longer than the lease).

@@ -74,14 +74,16 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
         }
         Msg::Followed(Followed::Repaired) => shared::on_repaired(app),
         Msg::RecordAgain(event) => record::record(app, event),
-        Msg::Role { role, driver } => {
-            if shared::on_role(app, role, driver) {
-                // The driver's cockpit follows what the journal has in flight: this one now.
-                deploy::resume_in_flight(app)
-            } else {
-                Vec::new()
+        Msg::Role { role, driver } => match shared::on_role(app, role, driver) {
+            Some(takeover) => {
+                // Who drives now, and why, in the journal; then the driver's cockpit
+                // follows what the journal has in flight: this one now.
+                let mut commands = record::record(app, takeover);
+                commands.extend(deploy::resume_in_flight(app));
+                commands
             }
-        }
+            None => Vec::new(),
+        },
         Msg::Presence { driver, present } => shared::on_presence(app, driver, present),
         Msg::RecordFailed { event, error } => {
             app.log(

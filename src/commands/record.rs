@@ -98,6 +98,9 @@ fn not_for_scripts(event: &Event) -> Option<&'static str> {
         Event::AutoRollbackSet { .. } => {
             "auto-rollback is armed or disarmed in the cockpit that would carry it out"
         }
+        Event::DriverTookOver { .. } => {
+            "the driver's lease is taken over in a cockpit, which then drives"
+        }
         _ => return None,
     })
 }

@@ -144,6 +144,14 @@ pub enum Event {
     AutoRollbackFired {
         trigger: TriggerKind,
     },
+    /// The driver's lease passed to the entry's author: its holder's cockpit stopped
+    /// renewing it (or gave it up) and a participant allowed to take over did.
+    DriverTookOver {
+        /// Who held it last, if anyone did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        reason: String,
+    },
     /// The end of the release: stable, or rolled back.
     Concluded {
         #[serde(flatten)]

@@ -111,6 +111,8 @@ pub struct ReleaseState {
     pub actions: Vec<ActionRecord>,
     /// The soak window after the production deploy.
     pub soak: SoakState,
+    /// Who took over driving, and when, oldest first (a shared release's handovers).
+    pub drivers: Vec<Signed>,
 }
 
 impl ReleaseState {
@@ -142,6 +144,7 @@ impl ReleaseState {
             last_event_at: first.at,
             actions: Vec::new(),
             soak: SoakState::default(),
+            drivers: Vec::new(),
         };
         for e in rest {
             state.apply(e);
@@ -283,6 +286,10 @@ impl ReleaseState {
                 self.soak.auto_rollback = armed.then(|| entry.by.clone());
             }
             Event::Concluded { verdict } => self.soak.verdict = Some(verdict.clone()),
+            Event::DriverTookOver { .. } => self.drivers.push(Signed {
+                by: entry.by.clone(),
+                at: entry.at,
+            }),
         }
     }
 }

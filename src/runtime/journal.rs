@@ -120,6 +120,9 @@ impl Runtime {
 
     /// Appends to the open release's journal: the only place the cockpit writes it.
     pub(super) fn append(&mut self, event: Event) -> Result<Entry, NotRecorded> {
+        if let Some(why) = self.stale_lease() {
+            return Err(NotRecorded::Failed(why));
+        }
         let operator = self.operator.clone();
         let now = self.clock.now();
         let journal = self

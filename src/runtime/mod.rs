@@ -59,6 +59,11 @@ pub struct Runtime {
     /// This cockpit's role on a shared release, and the task keeping its leases.
     role: crate::cluster::lease::Role,
     keeping: Option<tokio::task::JoinHandle<()>>,
+    /// When the driver's lease was last renewed, in milliseconds since `lease_started`.
+    lease_renewed: Arc<std::sync::atomic::AtomicU64>,
+    lease_started: std::time::Instant,
+    /// Whether a lease decided this cockpit's role (a shared release).
+    leased: bool,
     /// Running checks by item, and running actions by task, as the runner knows them.
     checks: HashMap<String, RunId>,
     actions: HashMap<TaskId, RunId>,
@@ -98,6 +103,9 @@ impl Runtime {
             conflicts_in_a_row: 0,
             role: crate::cluster::lease::Role::Driver,
             keeping: None,
+            lease_renewed: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            lease_started: std::time::Instant::now(),
+            leased: false,
             checks: HashMap::new(),
             actions: HashMap::new(),
             clients: BTreeMap::new(),
@@ -113,6 +121,9 @@ impl Runtime {
         let mut queue = VecDeque::new();
         if std::mem::take(&mut self.catch_up_due) {
             self.catch_up(&mut queue);
+        }
+        if let Msg::Role { role, .. } = &msg {
+            self.role = *role;
         }
         if let Msg::Followed(f) = &msg
             && !self.followed_news(f, &mut queue)

@@ -2,6 +2,7 @@
 //! runtime's: claimed as the release opens, renewed while the cockpit runs, given up as
 //! it closes. What the leases say reaches the app as `Msg::Role` and `Msg::Presence`.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
@@ -30,7 +31,10 @@ impl Runtime {
     /// On a shared release: claims the driver's lease unless `observe`, or learns who holds
     /// it; then keeps the leases fresh. `None` when the journal is not shared (the only
     /// cockpit on it drives).
-    pub async fn take_role(&mut self, observe: bool) -> Option<Msg> {
+    ///
+    /// `may_take_over`: whether this participant takes a lapsed driver's lease over (the
+    /// on-call); then the cockpit that no longer renews it is replaced within a renewal.
+    pub async fn take_role(&mut self, observe: bool, may_take_over: bool) -> Option<Msg> {
         let (api, release) = self.lease_api()?;
         let me = self.operator.name.clone();
         let instance = self.instance();
@@ -42,7 +46,11 @@ impl Runtime {
             (Role::Observer, driver)
         } else {
             match timed(lease::claim(&api, &release, &me, &instance)).await {
-                Ok(Claim::Held(d)) => (Role::Driver, Some(d)),
+                Ok(Claim::Held(d)) => {
+                    self.lease_renewed
+                        .store(self.lease_clock(), Ordering::SeqCst);
+                    (Role::Driver, Some(d))
+                }
                 Ok(Claim::TakenBy(d)) => (self.second_role().await, Some(d)),
                 Err(e) => {
                     tracing::warn!("could not claim the driver's lease: {e}");
@@ -55,6 +63,7 @@ impl Runtime {
             }
         };
         self.role = role;
+        self.leased = true;
         if let Some(old) = self.keeping.take() {
             old.abort();
         }
@@ -66,10 +75,39 @@ impl Runtime {
             me,
             instance,
             fallback: self.second_role().await,
+            may_take_over: may_take_over && !observe,
+            renewed: self.lease_renewed.clone(),
+            started: self.lease_started,
             tx,
         };
         self.keeping = Some(tokio::spawn(keeper.keep(role)));
         Some(Msg::Role { role, driver })
+    }
+
+    /// Milliseconds since this runtime started, on the monotonic clock: when the driver's
+    /// lease was last renewed, which a paused process cannot fake.
+    fn lease_clock(&self) -> u64 {
+        self.lease_started.elapsed().as_millis() as u64
+    }
+
+    /// Why this cockpit may not act as the driver now: its lease was last renewed too long
+    /// ago for it to be sure it still holds it (a network down, a process paused and
+    /// resumed), so another may hold it already.
+    pub(super) fn stale_lease(&self) -> Option<String> {
+        // Only a cockpit whose role a lease decided (a shared release) has one to be stale.
+        if self.role != Role::Driver || !self.leased {
+            return None;
+        }
+        let since = self
+            .lease_clock()
+            .saturating_sub(self.lease_renewed.load(Ordering::SeqCst));
+        let limit = step_down_after().as_millis() as u64;
+        (since >= limit).then(|| {
+            format!(
+                "this cockpit's lease as the driver was last renewed {} s ago: it does not act until it is renewed, since another may drive by now",
+                since / 1000
+            )
+        })
     }
 
     /// This cockpit's id among its person's cockpits: kept in its state dir, so a cockpit
@@ -162,6 +200,14 @@ impl Runtime {
         }
     }
 
+    /// Stops keeping the leases without giving them up: what a cockpit that died leaves
+    /// behind (tests, and a cockpit closing on a signal it must not wait on).
+    pub fn abandon_leases(&mut self) {
+        if let Some(k) = self.keeping.take() {
+            k.abort();
+        }
+    }
+
     /// Gives the driver's lease up, so another cockpit may drive at once.
     pub async fn leave(&mut self) {
         if let Some(k) = self.keeping.take() {
@@ -200,6 +246,12 @@ async fn timed<T>(
     }
 }
 
+/// A driver that has not renewed for this long steps down, and does not act meanwhile:
+/// a renewal before its lease lapses, at worst, is what keeps two from acting at once.
+fn step_down_after() -> Duration {
+    Duration::from_secs(lease::LEASE_SECONDS as u64).saturating_sub(lease::RENEW_EVERY)
+}
+
 /// Keeps this cockpit's leases while it runs.
 struct Keeper {
     api: Api<Lease>,
@@ -208,22 +260,32 @@ struct Keeper {
     instance: String,
     /// What this cockpit is when it is not the driver.
     fallback: Role,
+    /// Whether it takes a lapsed driver's lease over.
+    may_take_over: bool,
+    /// When the driver's lease was last renewed (milliseconds since `started`).
+    renewed: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    started: std::time::Instant,
     tx: tokio::sync::mpsc::UnboundedSender<Msg>,
 }
 
 impl Keeper {
+    fn now(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
     /// Renews the driver's lease (while this cockpit holds it) and this participant's
     /// presence, and reports who drives and who is present, every `RENEW_EVERY`. A driver
-    /// that cannot renew steps down before its lease can lapse: past that, another cockpit
-    /// may drive, and two must never act at once.
+    /// that cannot renew steps down before its lease can lapse; the on-call takes a
+    /// lapsed lease over.
     async fn keep(self, mut role: Role) {
         // An observer the cluster does not let write a presence lease stays unannounced.
         let mut announce = true;
-        let mut renewed = std::time::Instant::now();
-        let step_down_after =
-            Duration::from_secs(lease::LEASE_SECONDS as u64).saturating_sub(lease::RENEW_EVERY);
         loop {
             if role == Role::Driver {
+                let since = Duration::from_millis(
+                    self.now()
+                        .saturating_sub(self.renewed.load(Ordering::SeqCst)),
+                );
                 match timed(lease::claim(
                     &self.api,
                     &self.release,
@@ -232,7 +294,17 @@ impl Keeper {
                 ))
                 .await
                 {
-                    Ok(Claim::Held(_)) => renewed = std::time::Instant::now(),
+                    Ok(Claim::Held(_))
+                        if since < Duration::from_secs(lease::LEASE_SECONDS as u64) =>
+                    {
+                        self.renewed.store(self.now(), Ordering::SeqCst);
+                    }
+                    // Renewed, but after a gap the lease could have lapsed in: another may
+                    // have driven meanwhile. Still ours, so it goes on, and says so.
+                    Ok(Claim::Held(_)) => {
+                        self.renewed.store(self.now(), Ordering::SeqCst);
+                        tracing::warn!("renewed the driver's lease after {since:?} without");
+                    }
                     Ok(Claim::TakenBy(d)) => {
                         role = self.fallback;
                         let _ = self.tx.send(Msg::Role {
@@ -240,17 +312,16 @@ impl Keeper {
                             driver: Some(d),
                         });
                     }
-                    Err(e) if renewed.elapsed() >= step_down_after => {
+                    Err(e) if since >= step_down_after() => {
                         tracing::error!(
-                            "could not renew the driver's lease for {:?}: {e}; stepping down",
-                            renewed.elapsed()
+                            "could not renew the driver's lease for {since:?}: {e}; stepping down"
                         );
                         role = self.fallback;
                         let _ = self.tx.send(Msg::Notice {
                             level: crate::app::Level::Error,
                             text: format!(
                                 "the driver's lease could not be renewed for {} s ({e}): this cockpit no longer drives, so no two act at once",
-                                renewed.elapsed().as_secs()
+                                since.as_secs()
                             ),
                         });
                         let _ = self.tx.send(Msg::Role { role, driver: None });
@@ -273,13 +344,44 @@ impl Keeper {
             }
             match timed(lease::survey(&self.api, &self.release)).await {
                 Ok((driver, present)) => {
+                    let lapsed = driver.as_ref().is_none_or(|d| !d.live(chrono::Utc::now()));
                     if self.tx.send(Msg::Presence { driver, present }).is_err() {
                         return;
+                    }
+                    if role != Role::Driver && self.may_take_over && lapsed {
+                        role = self.take_over(role).await;
                     }
                 }
                 Err(e) => tracing::debug!("could not read the release's leases: {e}"),
             }
             tokio::time::sleep(lease::RENEW_EVERY).await;
+        }
+    }
+
+    /// Claims the lapsed driver's lease; the role this cockpit has after.
+    async fn take_over(&self, role: Role) -> Role {
+        match timed(lease::claim(
+            &self.api,
+            &self.release,
+            &self.me,
+            &self.instance,
+        ))
+        .await
+        {
+            Ok(Claim::Held(d)) => {
+                self.renewed.store(self.now(), Ordering::SeqCst);
+                tracing::warn!("took the driver's lease over");
+                let _ = self.tx.send(Msg::Role {
+                    role: Role::Driver,
+                    driver: Some(d),
+                });
+                Role::Driver
+            }
+            Ok(Claim::TakenBy(_)) => role,
+            Err(e) => {
+                tracing::warn!("could not take the driver's lease over: {e}");
+                role
+            }
         }
     }
 }

@@ -37,8 +37,9 @@ async fn cockpit_of(running: &Running, user: &str) -> Cockpit {
 
 async fn joined(running: &Running, user: &str, observe: bool) -> Cockpit {
     let mut c = opened(running, user);
+    let may_take_over = release_cockpit::app::shared::may_take_over(&c.app);
     let role =
-        c.rt.take_role(observe)
+        c.rt.take_role(observe, may_take_over)
             .await
             .expect("a shared release has roles");
     c.send(role);
@@ -449,4 +450,48 @@ async fn a_mirror_holding_what_the_cluster_does_not_is_set_aside_never_uploaded(
         2,
         "the mirror is the cluster's journal"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_on_call_takes_over_when_the_drivers_cockpit_stops_renewing() {
+    let running = crate::common::cluster::sandbox(1.0).await;
+    let mut driver = cockpit_of(&running, "release-engineer").await;
+    driver.tick("code-freeze");
+    let mut on_call = cockpit_of(&running, "on-call").await;
+    assert_eq!(on_call.app.role, Role::Reviewer);
+    // The driver's cockpit dies: its lease is no longer renewed (nothing gives it up).
+    driver.rt.abandon_leases();
+    until(
+        &mut on_call,
+        "the on-call takes the lapsed lease over",
+        |c| c.app.role == Role::Driver,
+    )
+    .await;
+    until(&mut on_call, "the takeover in the journal", |c| {
+        !c.release().drivers.is_empty()
+    })
+    .await;
+    assert_eq!(on_call.release().drivers[0].by, "on-call");
+    assert!(
+        on_call.app.log.iter().any(|l| l.text.contains(
+            "on-call took over driving from release-engineer: release-engineer's lease lapsed"
+        )),
+        "{:?}",
+        last_lines(&on_call)
+    );
+    // The old driver, were it to wake, does not act: its lease is stale.
+    let before = on_call.rt.journal_head();
+    driver.tick("automated-tests");
+    assert!(!ticked(&driver, "automated-tests"));
+    assert!(
+        last_lines(&driver)
+            .iter()
+            .any(|t| t.contains("lease as the driver was last renewed")),
+        "{:?}",
+        last_lines(&driver)
+    );
+    // And the new driver does.
+    on_call.tick("automated-tests");
+    assert!(ticked(&on_call, "automated-tests"));
+    assert_ne!(on_call.rt.journal_head(), before);
 }

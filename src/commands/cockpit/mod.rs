@@ -234,7 +234,8 @@ pub fn launch(mut l: Launch) -> CmdResult {
                 rt.set_journal(&o.state.version.clone(), o.journal, o.state.events);
                 // The role before the release: a reviewer's cockpit must not resume the
                 // driver's action in flight.
-                if let Some(role) = rt.take_role(l.observe).await {
+                let may_take_over = crate::app::shared::may_take_over(&app);
+                if let Some(role) = rt.take_role(l.observe, may_take_over).await {
                     rt.process(&mut app, role);
                 }
                 rt.process(

@@ -189,6 +189,12 @@ pub fn check(
             }
             Ok(())
         }
+        Event::DriverTookOver { reason, .. } => {
+            if reason.trim().is_empty() {
+                return Err("taking over as the driver needs a reason".into());
+            }
+            Ok(())
+        }
         Event::AutoRollbackFired { .. } => {
             if release.soak.auto_rollback.is_none() {
                 return Err("auto-rollback is not armed".into());
