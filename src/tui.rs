@@ -60,6 +60,23 @@ pub fn install_panic_hook() {
     }));
 }
 
+/// Takes the terminal back after the process was stopped and continued (SIGSTOP or a
+/// suspended laptop, then `fg`): the shell set it to cooked mode meanwhile.
+pub fn resume() -> std::io::Result<()> {
+    if !ENTERED.load(Ordering::SeqCst) {
+        return Ok(());
+    }
+    // crossterm remembers raw mode as on and would do nothing: off, then on again.
+    let _ = crossterm::terminal::disable_raw_mode();
+    enable_raw_mode()?;
+    execute!(
+        stdout(),
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    )
+}
+
 pub fn enter() -> std::io::Result<TerminalGuard> {
     enable_raw_mode()?;
     ENTERED.store(true, Ordering::SeqCst);

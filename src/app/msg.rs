@@ -21,6 +21,8 @@ pub enum Msg {
     Key(KeyEvent),
     Mouse(MouseEvent),
     Resize(u16, u16),
+    /// The process was stopped and continued (SIGCONT): the event loop repaints.
+    Continued,
     Tick(DateTime<Utc>),
     /// The event is on disk; only now does the screen show it as done.
     Recorded(Entry),

@@ -26,6 +26,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Command> {
             app.quit = true;
             Vec::new()
         }
+        Msg::Continued => Vec::new(),
         Msg::Resize(w, h) => {
             app.size = (w, h);
             Vec::new()

@@ -115,3 +115,60 @@ async fn a_driver_a_reviewer_and_an_observer_on_one_release_in_three_terminals()
         t.press("q");
     }
 }
+
+/// Sends `signal` to the cockpit running in `t`'s pane.
+fn signal(t: &Tmux, signal: nix::sys::signal::Signal) {
+    let pid = nix::unistd::Pid::from_raw(t.foreground_child() as i32);
+    nix::sys::signal::kill(pid, signal).expect("signal the cockpit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_on_call_takes_over_from_a_stopped_driver_who_on_waking_sends_nothing() {
+    let running = crate::common::cluster::sandbox(1.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kc.yaml");
+    cockpit_sandbox::kubeconfig::write(
+        &kubeconfig,
+        &running.kubeconfig_server(),
+        &[("staging", "staging"), ("production", "production")],
+        running.sandbox.users(),
+    )
+    .unwrap();
+    let driver = cockpit("takeover-driver", &kubeconfig, "release-engineer", "");
+    driver.wait_for_text("release-engineer ✓ driving");
+    let on_call = cockpit("takeover-on-call", &kubeconfig, "on-call", "");
+    on_call.wait_for_text("reviewing · release-engineer drives");
+
+    // The driver's laptop sleeps: SIGSTOP, no renewal. The on-call takes over once its
+    // lease lapses (15 s), and the journal says who and why.
+    signal(&driver, nix::sys::signal::Signal::SIGSTOP);
+    on_call.wait_until(
+        std::time::Duration::from_secs(40),
+        "the on-call's takeover",
+        |s| s.contains("on-call took over driving from release-engineer"),
+    );
+    on_call.wait_for_text("on-call ✓ driving");
+    let entries = journal_entries(&running).await;
+
+    // The driver wakes: it finds it no longer drives, and what it is asked to do it does
+    // not do.
+    // (The pane's shell took the terminal back when the cockpit stopped: `fg` sends it
+    // SIGCONT and gives it the terminal again.)
+    driver.type_line("fg");
+    driver.wait_until(
+        std::time::Duration::from_secs(30),
+        "the old driver sees it no longer drives",
+        |s| s.contains("reviewing · on-call drives"),
+    );
+    driver.press("j");
+    driver.press("Space");
+    driver.wait_for_text("refused: you are reviewing this release (on-call drives");
+    assert_eq!(
+        journal_entries(&running).await,
+        entries,
+        "the woken driver journaled nothing"
+    );
+    for t in [&driver, &on_call] {
+        t.press("q");
+    }
+}

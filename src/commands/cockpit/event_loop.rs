@@ -26,11 +26,21 @@ pub async fn run(
 
     tokio::spawn(read_input(tx.clone()));
     tokio::spawn(watch_signals(tx.clone()));
+    tokio::spawn(watch_continue(tx.clone()));
     tokio::spawn(tick(tx.clone(), clock));
     drop(tx);
 
     guard.terminal.draw(|f| ui::draw(f, &app))?;
     while let Some(msg) = rx.recv().await {
+        if matches!(msg, Msg::Continued) {
+            // Stopped and continued: the shell wrote over the screen meanwhile, and set
+            // the terminal to cooked mode. Raw again, the screen cleared, and the next
+            // frame paints every cell (not only the ones that changed).
+            if let Err(e) = crate::tui::resume() {
+                tracing::warn!("could not take the terminal back after a stop: {e}");
+            }
+            guard.terminal.swap_buffers();
+        }
         rt.process(&mut app, msg);
         // Fold in everything already waiting before paying for a frame.
         while let Ok(more) = rx.try_recv() {
@@ -85,6 +95,19 @@ async fn watch_signals(tx: mpsc::UnboundedSender<Msg>) {
         _ = int.recv() => "SIGINT",
     };
     let _ = tx.send(Msg::Shutdown(format!("received {name}")));
+}
+
+/// SIGCONT (the cockpit continued after a stop): the terminal taken back and repainted.
+async fn watch_continue(tx: mpsc::UnboundedSender<Msg>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut cont) = signal(SignalKind::from_raw(nix::libc::SIGCONT)) else {
+        return;
+    };
+    while cont.recv().await.is_some() {
+        if tx.send(Msg::Continued).is_err() {
+            return;
+        }
+    }
 }
 
 /// The clock's tick, once a second of wall time (the soak window's minutes follow it).
