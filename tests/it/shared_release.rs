@@ -100,11 +100,13 @@ fn connect(
     token: &str,
 ) {
     for (name, env) in &app.config.environments.clone() {
-        rt.clients.insert(
-            name.clone(),
-            client::for_url(url, &env.namespace, Some(token)),
-        );
+        rt.set_client(app, name, client::for_url(url, &env.namespace, Some(token)));
     }
+    app.cluster = Some(release_cockpit::app::ClusterInfo {
+        api: url.to_string(),
+        kubeconfig: app.state_dir.join("sandbox.kubeconfig"),
+        simulated: true,
+    });
 }
 
 fn ticked(c: &Cockpit, item: &str) -> bool {
@@ -494,4 +496,62 @@ async fn the_on_call_takes_over_when_the_drivers_cockpit_stops_renewing() {
     on_call.tick("automated-tests");
     assert!(ticked(&on_call, "automated-tests"));
     assert_ne!(on_call.rt.journal_head(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_on_call_follows_a_dead_drivers_deploy_to_its_end_with_no_second_patch() {
+    let running = crate::common::cluster::sandbox(1.0).await;
+    let url = running.url();
+    let mut driver = cockpit_of(&running, "release-engineer").await;
+    let mut on_call = cockpit_of(&running, "on-call").await;
+    driver.app.env = "staging".into();
+    driver.char('s');
+    driver.answer("0123abcd");
+    driver.tick_phase("week-before");
+    let task = driver.release().next_task();
+    driver.char('D');
+    assert!(
+        matches!(
+            driver.app.modal,
+            Some(release_cockpit::app::Modal::Confirm(_))
+        ),
+        "D asks first: {:?} {:?}",
+        driver.app.modal,
+        last_lines(&driver)
+    );
+    driver.char('y');
+    // The PATCH is on its way, then the driver's cockpit dies (kill -9: nothing more it
+    // runs is heard, its lease is not renewed).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while crate::common::cluster::patches(&url, "staging")
+        .await
+        .is_empty()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no PATCH within 20 s"
+        );
+        while let Ok(m) = driver.rx.try_recv() {
+            driver.send(m);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    driver.rt.abandon_leases();
+    drop(driver);
+
+    until(&mut on_call, "the on-call takes over", |c| {
+        c.app.role == Role::Driver
+    })
+    .await;
+    until(&mut on_call, "the deploy followed to its end", |c| {
+        c.release()
+            .action(task)
+            .is_some_and(|a| a.finished.is_some())
+    })
+    .await;
+    assert_eq!(
+        crate::common::cluster::patches(&url, "staging").await.len(),
+        1,
+        "the deploy in flight was followed, not sent again"
+    );
 }
