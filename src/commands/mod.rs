@@ -6,6 +6,7 @@ pub mod check_config;
 pub mod cockpit;
 #[cfg(feature = "sandbox")]
 pub mod demo;
+mod live_status;
 pub mod probe;
 pub mod record;
 #[cfg(feature = "sandbox")]

@@ -20,20 +20,37 @@ pub fn run(common: &Common, release: Option<&str>, json: bool) -> CmdResult {
             ))
         })?,
     };
-    if !state.journal_path(&version).is_file() {
-        return Err(usage(format!(
-            "no release {version} in {}",
-            state.root().display()
-        )));
-    }
-    let verified = state
-        .verify(&config, &version)
-        .map_err(|e| usage(e.to_string()))?;
-    let (release, warning) = (&verified.state, verified.torn_tail.clone());
+    // A shared journal is read where it lives, with who drives; the mirror here only when
+    // the cluster cannot be reached (and then it says so).
+    let live = super::live_status::read(common, &config, &state, &version);
+    let (verified, live_warning, driving) = match live {
+        Some(Ok(live)) => (live.verified, None, Some(live.driving)),
+        other => {
+            let not_read = other.and_then(Result::err).map(|e| {
+                format!(
+                    "the journal in the cluster could not be read ({e}): this is the local mirror"
+                )
+            });
+            if !state.journal_path(&version).is_file() {
+                return Err(usage(not_read.unwrap_or_else(|| {
+                    format!("no release {version} in {}", state.root().display())
+                })));
+            }
+            let verified = state
+                .verify(&config, &version)
+                .map_err(|e| usage(e.to_string()))?;
+            (verified, not_read, None)
+        }
+    };
+    let release = &verified.state;
+    let warning = [verified.torn_tail.clone(), live_warning]
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| format!("{a}; {b}"));
     let now = chrono::Utc::now();
     if json {
         let gauges = read_gauges(&config, env);
-        let doc = report::status_json(
+        let mut doc = report::status_json(
             &config,
             env,
             release,
@@ -42,6 +59,9 @@ pub fn run(common: &Common, release: Option<&str>, json: bool) -> CmdResult {
             warning,
             gauges.as_ref(),
         );
+        if let Some(d) = &driving {
+            doc["shared"] = d.to_json(now);
+        }
         emit(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
         return Ok(());
     }
@@ -52,6 +72,9 @@ pub fn run(common: &Common, release: Option<&str>, json: bool) -> CmdResult {
         "release {} ({}) on {}\njournal: {}\n",
         release.version, release.release_type, env_name, verified
     );
+    if let Some(d) = &driving {
+        text.push_str(&d.describe(now));
+    }
     let g = gates::evaluate(release, &config);
     for gate in [&g.staging, &g.production] {
         let label = match gate.status {

@@ -362,6 +362,18 @@ impl StateDir {
         self.checked(config, version, &path, contents, torn_tail)
     }
 
+    /// A shared journal's contents as read from where it is kept (`status` on a machine
+    /// with a kubeconfig), checked as `verify` checks the file.
+    pub fn verify_contents(
+        &self,
+        config: &Config,
+        version: &semver::Version,
+        location: &str,
+        contents: Contents,
+    ) -> Result<Verified, StoreError> {
+        self.checked(config, version, Path::new(location), contents, None)
+    }
+
     /// The checks on a journal's contents that every reading shares, whether it holds the
     /// journal's lock or not; the fold is their result.
     fn checked(

@@ -172,3 +172,63 @@ async fn the_on_call_takes_over_from_a_stopped_driver_who_on_waking_sends_nothin
         t.press("q");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_on_another_machine_reads_the_live_release_and_who_drives() {
+    let running = crate::common::cluster::sandbox(1.0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kc.yaml");
+    cockpit_sandbox::kubeconfig::write(
+        &kubeconfig,
+        &running.kubeconfig_server(),
+        &[("staging", "staging"), ("production", "production")],
+        running.sandbox.users(),
+    )
+    .unwrap();
+    let config = dir.path().join("shared.toml");
+    std::fs::write(&config, "[journal]\nstore = \"cluster\"\n").unwrap();
+    let driver = cockpit("status-driver", &kubeconfig, "release-engineer", "");
+    driver.wait_for_text("release-engineer ✓ driving");
+    driver.press("j");
+    driver.press("Space");
+    driver.wait_for_text("release-engineer ticked code-freeze");
+
+    // Another machine: an empty state dir, the kubeconfig, the on-call's context.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (config, kubeconfig) = (config.clone(), kubeconfig.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(BIN)
+            .arg("--config")
+            .arg(&config)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .arg("--state-dir")
+            .arg(elsewhere.path())
+            .args(["--context", "production=on-call@production"])
+            .args(["--release", "1.2.3", "status", "--json"])
+            .env("RELEASE_COCKPIT_USER", "on-call")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc["shared"]["driver"]["name"], "release-engineer",
+        "{doc:#}"
+    );
+    assert_eq!(doc["shared"]["driver"]["live"], true);
+    let ticked = doc["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["items"].as_array().cloned().unwrap_or_default())
+        .any(|i| i["id"] == "code-freeze" && i["status"] == "done");
+    assert!(ticked, "the driver's tick, read from the cluster: {doc:#}");
+    driver.press("q");
+}
