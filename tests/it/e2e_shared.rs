@@ -160,6 +160,12 @@ async fn the_on_call_takes_over_from_a_stopped_driver_who_on_waking_sends_nothin
         "the old driver sees it no longer drives",
         |s| s.contains("reviewing · on-call drives"),
     );
+    // Repainted whole: the terminal is the cockpit's again (raw, its keys its own).
+    driver.wait_until(
+        std::time::Duration::from_secs(30),
+        "the old driver's screen repainted",
+        |s| !s.contains("Stopped"),
+    );
     driver.press("j");
     driver.press("Space");
     driver.wait_for_text("refused: you are reviewing this release (on-call drives");

@@ -114,10 +114,20 @@ async fn watch_continue(tx: mpsc::UnboundedSender<Msg>) {
 async fn tick(tx: mpsc::UnboundedSender<Msg>, clock: Arc<dyn Clock>) {
     let mut interval = tokio::time::interval(Duration::from_secs(1));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last = std::time::Instant::now();
     loop {
         interval.tick().await;
+        // A tick seconds late means the process did not run meanwhile (stopped, or a
+        // laptop asleep): take the terminal back even if SIGCONT was not seen.
+        if last.elapsed() > STOPPED_GAP && tx.send(Msg::Continued).is_err() {
+            break;
+        }
+        last = std::time::Instant::now();
         if tx.send(Msg::Tick(clock.now())).is_err() {
             break;
         }
     }
 }
+
+/// How late a tick must be to mean the process was stopped.
+const STOPPED_GAP: Duration = Duration::from_secs(4);
