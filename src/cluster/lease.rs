@@ -73,6 +73,15 @@ pub struct Present {
     pub seen: DateTime<Utc>,
 }
 
+/// "release-engineer (driver), reviewer (reviewer)": who is on a release, as shown.
+pub fn who_is_on(present: &[Present]) -> String {
+    present
+        .iter()
+        .map(|p| format!("{} ({})", p.name, p.role.name()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// What claiming the driver's lease found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {

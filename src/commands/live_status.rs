@@ -6,13 +6,12 @@ use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
 
 use crate::cli::Common;
-use crate::cluster::client;
 use crate::cluster::journal::ClusterJournal;
 use crate::cluster::journal::segments::Capacity;
 use crate::cluster::lease::{self, Driver, Present};
 use crate::config::Config;
-use crate::config::journal::JournalPlace;
 use crate::release::store::{StateDir, Verified};
+use crate::runtime::SharedJournal;
 
 pub struct Live {
     pub verified: Verified,
@@ -32,12 +31,7 @@ impl Driving {
             crate::app::shared::who_drives(self.driver.as_ref(), now)
         );
         if !self.present.is_empty() {
-            let who: Vec<String> = self
-                .present
-                .iter()
-                .map(|p| format!("{} ({})", p.name, p.role.name()))
-                .collect();
-            text.push_str(&format!("on it: {}\n", who.join(", ")));
+            text.push_str(&format!("on it: {}\n", lease::who_is_on(&self.present)));
         }
         text
     }
@@ -67,18 +61,9 @@ pub fn read(
     state: &StateDir,
     version: &semver::Version,
 ) -> Option<Result<Live, String>> {
-    let JournalPlace::Cluster {
-        environment,
-        namespace,
-        signatures_namespace,
-    } = &config.journal
-    else {
+    if config.journal == crate::config::journal::JournalPlace::File {
         return None;
-    };
-    let context = config
-        .environment(environment)
-        .map(|e| e.kube_context.clone())
-        .unwrap_or_default();
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -86,8 +71,18 @@ pub fn read(
         Ok(r) => r,
         Err(e) => return Some(Err(e.to_string())),
     };
+    let shared = runtime.block_on(SharedJournal::for_config(
+        config,
+        common.kubeconfig.as_deref(),
+    ))?;
     Some(runtime.block_on(async {
-        let kube = client::config(common.kubeconfig.as_deref(), &context).await?;
+        let SharedJournal {
+            namespace,
+            signatures_namespace,
+            kube,
+            ..
+        } = shared?;
+        let (namespace, signatures_namespace) = (&namespace, &signatures_namespace);
         let release = version.to_string();
         let (journal, contents) = ClusterJournal::connect_signed_in(
             kube.clone(),

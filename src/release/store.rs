@@ -254,17 +254,8 @@ impl StateDir {
                 chain: verified.chain,
             });
         }
-        if config.release_type(create_as).is_none() {
-            return Err(StoreError::UnknownType(
-                crate::release::rules::unknown_type(config, create_as),
-            ));
-        }
+        let first = creation(config, version, create_as)?;
         self.ensure_writable()?;
-        let first = Event::ReleaseCreated {
-            version: version.to_string(),
-            release_type: create_as.to_string(),
-            commit_sha: None,
-        };
         let (journal, entry) = Journal::create(&path, &release, by, now, first)?;
         let state = ReleaseState::from_entries(&[entry]).expect("a creation entry folds");
         let chain = journal.chain();
@@ -296,16 +287,7 @@ impl StateDir {
         let mut contents = contents;
         let mut created = false;
         if contents.entries.is_empty() {
-            if config.release_type(create_as).is_none() {
-                return Err(StoreError::UnknownType(
-                    crate::release::rules::unknown_type(config, create_as),
-                ));
-            }
-            let first = Event::ReleaseCreated {
-                version: release.clone(),
-                release_type: create_as.to_string(),
-                commit_sha: None,
-            };
+            let first = creation(config, version, create_as)?;
             match shared.append(1, by, now, first) {
                 Ok(_) => created = true,
                 // Another cockpit created it first: theirs is the release.
@@ -425,6 +407,24 @@ impl StateDir {
             .filter_map(|r| r.journal_head)
             .collect())
     }
+}
+
+/// A new release's first entry, of a type the config knows.
+fn creation(
+    config: &Config,
+    version: &semver::Version,
+    create_as: &str,
+) -> Result<Event, StoreError> {
+    if config.release_type(create_as).is_none() {
+        return Err(StoreError::UnknownType(
+            crate::release::rules::unknown_type(config, create_as),
+        ));
+    }
+    Ok(Event::ReleaseCreated {
+        version: version.to_string(),
+        release_type: create_as.to_string(),
+        commit_sha: None,
+    })
 }
 
 pub fn default_root() -> PathBuf {

@@ -21,6 +21,39 @@ pub struct SharedJournal {
     pub kube: kube::Config,
 }
 
+impl SharedJournal {
+    /// Where the config keeps journals in the cluster (`None`: in files), with the
+    /// kubeconfig context of that environment read; `Err` why it could not be.
+    pub async fn for_config(
+        config: &crate::config::Config,
+        kubeconfig: Option<&std::path::Path>,
+    ) -> Option<Result<SharedJournal, String>> {
+        let crate::config::journal::JournalPlace::Cluster {
+            environment,
+            namespace,
+            signatures_namespace,
+        } = &config.journal
+        else {
+            return None;
+        };
+        let context = config
+            .environment(environment)
+            .map(|e| e.kube_context.clone())
+            .unwrap_or_default();
+        Some(
+            crate::cluster::client::config(kubeconfig, &context)
+                .await
+                .map(|kube| SharedJournal {
+                    environment: environment.clone(),
+                    namespace: namespace.clone(),
+                    signatures_namespace: signatures_namespace.clone(),
+                    kube,
+                })
+                .map_err(|e| format!("the journal is kept in {environment}'s cluster: {e}")),
+        )
+    }
+}
+
 /// A release opened, not yet handed to the runtime.
 pub struct Opened {
     pub journal: Box<dyn JournalStore>,

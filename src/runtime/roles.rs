@@ -16,16 +16,17 @@ use crate::cluster::lease::{self, Claim, Role};
 const GIVE_UP_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Runtime {
-    fn lease_api(&self) -> Option<(Api<Lease>, String)> {
+    /// The shared journal's place and the client of its environment, when both are there.
+    fn journal_client(&self) -> Option<(&super::SharedJournal, &kube::Client)> {
         let shared = self.shared_journal.as_ref()?;
+        let client = self.clients.get(&shared.environment)?.as_ref().ok()?;
+        Some((shared, client))
+    }
+
+    fn lease_api(&self) -> Option<(Api<Lease>, String)> {
+        let (shared, client) = self.journal_client()?;
         let release = self.release.clone()?;
-        let client = self
-            .clients
-            .get(&shared.environment)?
-            .as_ref()
-            .ok()?
-            .clone();
-        Some((Api::namespaced(client, &shared.namespace), release))
+        Some((Api::namespaced(client.clone(), &shared.namespace), release))
     }
 
     /// On a shared release: claims the driver's lease unless `observe`, or learns who holds
@@ -138,12 +139,7 @@ impl Runtime {
     /// The authorship proof holds only where nobody may write another's signatures; a
     /// cluster that lets this user do so is said to, once.
     async fn warn_if_signatures_are_open(&self) {
-        let (Some(shared), Some(Ok(client))) = (
-            self.shared_journal.as_ref(),
-            self.shared_journal
-                .as_ref()
-                .and_then(|s| self.clients.get(&s.environment)),
-        ) else {
+        let Some((shared, client)) = self.journal_client() else {
             return;
         };
         let someone_else = crate::cluster::journal::signatures::signatures_name(
@@ -175,12 +171,7 @@ impl Runtime {
     /// What a cockpit on a release someone else drives is: a reviewer if the cluster
     /// lets it write the journal, else an observer.
     async fn second_role(&self) -> Role {
-        let (Some(shared), Some(Ok(client))) = (
-            self.shared_journal.as_ref(),
-            self.shared_journal
-                .as_ref()
-                .and_then(|s| self.clients.get(&s.environment)),
-        ) else {
+        let Some((shared, client)) = self.journal_client() else {
             return Role::Observer;
         };
         let request = crate::cluster::identity::Request {
@@ -286,24 +277,14 @@ impl Keeper {
                     self.now()
                         .saturating_sub(self.renewed.load(Ordering::SeqCst)),
                 );
-                match timed(lease::claim(
-                    &self.api,
-                    &self.release,
-                    &self.me,
-                    &self.instance,
-                ))
-                .await
-                {
-                    Ok(Claim::Held(_))
-                        if since < Duration::from_secs(lease::LEASE_SECONDS as u64) =>
-                    {
-                        self.renewed.store(self.now(), Ordering::SeqCst);
-                    }
-                    // Renewed, but after a gap the lease could have lapsed in: another may
-                    // have driven meanwhile. Still ours, so it goes on, and says so.
+                match self.claim().await {
                     Ok(Claim::Held(_)) => {
                         self.renewed.store(self.now(), Ordering::SeqCst);
-                        tracing::warn!("renewed the driver's lease after {since:?} without");
+                        // Renewed, but after a gap the lease could have lapsed in:
+                        // another may have driven meanwhile. Still ours, so it goes on.
+                        if since >= Duration::from_secs(lease::LEASE_SECONDS as u64) {
+                            tracing::warn!("renewed the driver's lease after {since:?} without");
+                        }
                     }
                     Ok(Claim::TakenBy(d)) => {
                         role = self.fallback;
@@ -358,16 +339,20 @@ impl Keeper {
         }
     }
 
-    /// Claims the lapsed driver's lease; the role this cockpit has after.
-    async fn take_over(&self, role: Role) -> Role {
-        match timed(lease::claim(
+    /// Claims (or renews) the driver's lease for this cockpit, within the call deadline.
+    async fn claim(&self) -> Result<Claim, String> {
+        timed(lease::claim(
             &self.api,
             &self.release,
             &self.me,
             &self.instance,
         ))
         .await
-        {
+    }
+
+    /// Claims the lapsed driver's lease; the role this cockpit has after.
+    async fn take_over(&self, role: Role) -> Role {
+        match self.claim().await {
             Ok(Claim::Held(d)) => {
                 self.renewed.store(self.now(), Ordering::SeqCst);
                 tracing::warn!("took the driver's lease over");

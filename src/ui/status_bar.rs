@@ -122,12 +122,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, gates: Option<&Gates>, the
         None => second.push(Span::styled("gates: no release", theme.dim())),
     }
     if !app.present.is_empty() {
-        let who: Vec<String> = app
-            .present
-            .iter()
-            .map(|p| format!("{} ({})", p.name, p.role.name()))
-            .collect();
-        second.push(Span::raw(format!(" │ on it: {}", who.join(", "))));
+        second.push(Span::raw(format!(
+            " │ on it: {}",
+            crate::cluster::lease::who_is_on(&app.present)
+        )));
     }
     frame.render_widget(
         Paragraph::new(vec![Line::from(first), Line::from(second)]).style(theme.status_bar()),

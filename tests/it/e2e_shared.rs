@@ -57,13 +57,7 @@ async fn a_driver_a_reviewer_and_an_observer_on_one_release_in_three_terminals()
     let running = crate::common::cluster::sandbox(1.0).await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kc.yaml");
-    cockpit_sandbox::kubeconfig::write(
-        &kubeconfig,
-        &running.kubeconfig_server(),
-        &[("staging", "staging"), ("production", "production")],
-        running.sandbox.users(),
-    )
-    .unwrap();
+    crate::common::cluster::write_kubeconfig(&running, &kubeconfig);
 
     let driver = cockpit("shared-driver", &kubeconfig, "release-engineer", "");
     driver.wait_for_text("release-engineer ✓ driving");
@@ -127,13 +121,7 @@ async fn the_on_call_takes_over_from_a_stopped_driver_who_on_waking_sends_nothin
     let running = crate::common::cluster::sandbox(1.0).await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kc.yaml");
-    cockpit_sandbox::kubeconfig::write(
-        &kubeconfig,
-        &running.kubeconfig_server(),
-        &[("staging", "staging"), ("production", "production")],
-        running.sandbox.users(),
-    )
-    .unwrap();
+    crate::common::cluster::write_kubeconfig(&running, &kubeconfig);
     let driver = cockpit("takeover-driver", &kubeconfig, "release-engineer", "");
     driver.wait_for_text("release-engineer ✓ driving");
     let on_call = cockpit("takeover-on-call", &kubeconfig, "on-call", "");
@@ -184,13 +172,7 @@ async fn status_on_another_machine_reads_the_live_release_and_who_drives() {
     let running = crate::common::cluster::sandbox(1.0).await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kc.yaml");
-    cockpit_sandbox::kubeconfig::write(
-        &kubeconfig,
-        &running.kubeconfig_server(),
-        &[("staging", "staging"), ("production", "production")],
-        running.sandbox.users(),
-    )
-    .unwrap();
+    crate::common::cluster::write_kubeconfig(&running, &kubeconfig);
     let config = dir.path().join("shared.toml");
     std::fs::write(&config, "[journal]\nstore = \"cluster\"\n").unwrap();
     let driver = cockpit("status-driver", &kubeconfig, "release-engineer", "");

@@ -265,13 +265,7 @@ async fn an_entry_edited_with_kubectl_breaks_the_journal_for_every_cockpit_namin
     let running = crate::common::cluster::sandbox(1.0).await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kc.yaml");
-    cockpit_sandbox::kubeconfig::write(
-        &kubeconfig,
-        &running.kubeconfig_server(),
-        &[("production", NS)],
-        running.sandbox.users(),
-    )
-    .unwrap();
+    crate::common::cluster::write_kubeconfig(&running, &kubeconfig);
     let under_test = InCluster::new(
         &running,
         "4.0.0",
@@ -351,13 +345,7 @@ async fn an_entry_in_someone_elses_name_is_refused_by_the_cluster_or_caught_on_r
     let running = crate::common::cluster::sandbox(1.0).await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kc.yaml");
-    cockpit_sandbox::kubeconfig::write(
-        &kubeconfig,
-        &running.kubeconfig_server(),
-        &[("production", NS)],
-        running.sandbox.users(),
-    )
-    .unwrap();
+    crate::common::cluster::write_kubeconfig(&running, &kubeconfig);
     let under_test = InCluster::new(&running, "5.0.0", Capacity::default());
     let mut driver = under_test.connect().unwrap();
     let me = Author {

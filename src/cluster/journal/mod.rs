@@ -186,14 +186,9 @@ impl ClusterJournal {
     }
 
     /// Reads the journal from the cluster again.
-    pub fn reload(&self) -> Result<(), JournalError> {
+    fn reload(&self) -> Result<(), JournalError> {
         self.call(|reply| Call::Reload { reply })
             .unwrap_or_else(|| Err(self.gone()))
-    }
-
-    /// The journal as this cockpit knows it now.
-    pub fn contents(&self) -> Contents {
-        self.shared.view().contents()
     }
 
     fn gone(&self) -> JournalError {

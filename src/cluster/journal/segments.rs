@@ -173,14 +173,6 @@ impl Segment {
             || self.bytes() >= self.capacity.bytes
     }
 
-    pub fn first_seq(&self) -> Option<u64> {
-        self.lines.first().map(|(s, _)| *s)
-    }
-
-    pub fn last_seq(&self) -> Option<u64> {
-        self.lines.last().map(|(s, _)| *s)
-    }
-
     /// Where it is, for messages: `configmap production/release-cockpit-journal-1.2.3-0001`.
     pub fn location(&self, namespace: &str) -> PathBuf {
         PathBuf::from(format!("configmap {namespace}/{}", self.name))

@@ -13,7 +13,6 @@ use crate::app::{App, AppInit, Level, Msg};
 use crate::cli::Common;
 use crate::cluster::identity;
 use crate::config::Config;
-use crate::config::journal::JournalPlace;
 use crate::logging;
 use crate::release::clock::{Clock, SystemClock};
 use crate::release::store::{StateDir, StoreError, parse_version};
@@ -110,37 +109,16 @@ fn open_release(l: &Launch, rt: &Runtime) -> color_eyre::Result<Option<Opened>> 
     })
 }
 
-/// Where the shared journal is, when the config keeps journals in the cluster: the
-/// kubeconfig context of its environment. Without it the cockpit cannot journal at all.
+/// Where the shared journal is, when the config keeps journals in the cluster. Without
+/// its cluster the cockpit cannot journal at all.
 async fn shared_journal(
     config: &crate::config::Config,
     kubeconfig: Option<&std::path::Path>,
 ) -> color_eyre::Result<Option<SharedJournal>> {
-    let JournalPlace::Cluster {
-        environment,
-        namespace,
-        signatures_namespace,
-    } = &config.journal
-    else {
-        return Ok(None);
-    };
-    let context = config
-        .environment(environment)
-        .map(|e| e.kube_context.clone())
-        .unwrap_or_default();
-    let kube = crate::cluster::client::config(kubeconfig, &context)
+    SharedJournal::for_config(config, kubeconfig)
         .await
-        .map_err(|e| {
-            usage(format!(
-                "the journal is kept in {environment}'s cluster: {e}"
-            ))
-        })?;
-    Ok(Some(SharedJournal {
-        environment: environment.clone(),
-        namespace: namespace.clone(),
-        signatures_namespace: signatures_namespace.clone(),
-        kube,
-    }))
+        .transpose()
+        .map_err(usage)
 }
 
 pub fn launch(mut l: Launch) -> CmdResult {

@@ -38,6 +38,19 @@ pub async fn sandbox(speed: f64) -> Running {
         .expect("the sandbox starts")
 }
 
+/// Writes a kubeconfig for `running` at `path`: contexts `production` (the current one:
+/// where shared journals are) and `staging` as the release engineer, and `<user>@<env>`
+/// for every sandbox user.
+pub fn write_kubeconfig(running: &Running, path: &std::path::Path) {
+    cockpit_sandbox::kubeconfig::write(
+        path,
+        &running.kubeconfig_server(),
+        &[("production", "production"), ("staging", "staging")],
+        running.sandbox.users(),
+    )
+    .unwrap();
+}
+
 /// A cockpit connected to a sandbox, and every task message it has seen (the output of a
 /// task is gone from `App` once it ends, so the pump keeps a copy).
 pub struct Live {

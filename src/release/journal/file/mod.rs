@@ -122,6 +122,14 @@ impl Journal {
         at: DateTime<Utc>,
         first: Event,
     ) -> Result<(Journal, Entry), JournalError> {
+        let mut journal = Journal::create_empty(path, release)?;
+        let entry = journal.append(by, at, first)?;
+        sync_dir(path).map_err(io(path))?;
+        Ok((journal, entry))
+    }
+
+    /// A new, empty journal file, locked: what `create` and `create_copy` fill.
+    fn create_empty(path: &Path, release: &str) -> Result<Journal, JournalError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io(dir))?;
         }
@@ -140,7 +148,7 @@ impl Journal {
                 }
             })?;
         lock(&file, path)?;
-        let mut journal = Journal {
+        Ok(Journal {
             path: path.to_path_buf(),
             file,
             next_seq: 1,
@@ -148,10 +156,7 @@ impl Journal {
             len: 0,
             poisoned: false,
             followers: Default::default(),
-        };
-        let entry = journal.append(by, at, first)?;
-        sync_dir(path).map_err(io(path))?;
-        Ok((journal, entry))
+        })
     }
 
     /// Opens release `release`'s journal for appending, recovering a torn last line;
@@ -262,25 +267,7 @@ impl Journal {
         release: &str,
         entries: &[Entry],
     ) -> Result<Journal, JournalError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io(dir))?;
-        }
-        let file = OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .read(true)
-            .open(path)
-            .map_err(io(path))?;
-        lock(&file, path)?;
-        let mut journal = Journal {
-            path: path.to_path_buf(),
-            file,
-            next_seq: 1,
-            chain: Chain::new(release),
-            len: 0,
-            poisoned: false,
-            followers: Default::default(),
-        };
+        let mut journal = Journal::create_empty(path, release)?;
         for entry in entries {
             journal.copy(entry)?;
         }
